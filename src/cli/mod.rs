@@ -1,0 +1,100 @@
+//! The `cdnsim` command line: one module per subcommand, each with its arguments beside its
+//! `run` function. The binary in `src/bin/cdnsim.rs` only parses and dispatches.
+//!
+//! Exit codes (SPEC §7): 0 ok, 1 a failure found (corruption, a difference), 2 bad usage or
+//! unusable input.
+
+mod diff;
+mod dump;
+mod verify;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::log::LogError;
+
+/// Deterministic local simulator of Alibaba Cloud CDN refresh and preload tasks.
+///
+/// Scenarios become an append-only event log; the log answers DescribeRefreshTasks as of any
+/// moment of the simulated timeline. Set RUST_LOG (e.g. RUST_LOG=debug) for diagnostics on
+/// stderr.
+#[derive(Debug, Parser)]
+#[command(name = "cdnsim", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Verify(verify::Args),
+    Dump(dump::Args),
+    Diff(diff::Args),
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// Exit 1: the command found a failure (corruption, a difference).
+    Found,
+    /// Exit 2: bad usage or unusable input.
+    BadInput,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Ok => ExitCode::SUCCESS,
+            Outcome::Found => ExitCode::from(1),
+            Outcome::BadInput => ExitCode::from(2),
+        }
+    }
+}
+
+/// Runs a parsed command line, printing results to stdout and problems to stderr.
+pub fn run(cli: Cli) -> Outcome {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = match cli.command {
+        Command::Verify(args) => verify::run(&args, &mut out),
+        Command::Dump(args) => dump::run(&args, &mut out),
+        Command::Diff(args) => diff::run(&args, &mut out),
+    };
+    let flushed = out.flush();
+    match (result, flushed) {
+        (Ok(outcome), Ok(())) => outcome,
+        (Err(CliError::Io(e)), _) | (Ok(_), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            Outcome::Ok
+        }
+        (Err(e), _) => {
+            eprintln!("error: {e}");
+            e.outcome()
+        }
+        (Ok(_), Err(e)) => {
+            eprintln!("error: writing output: {e}");
+            Outcome::BadInput
+        }
+    }
+}
+
+/// Why a command stopped.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("writing output: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl CliError {
+    fn outcome(&self) -> Outcome {
+        match self {
+            CliError::Log(e) if e.is_damage() => Outcome::Found,
+            _ => Outcome::BadInput,
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The JSON-lines view of events that `dump` prints and `/_cdnsim/events` serves (SPEC §7).
+//!
+//! `{"seq":0,"at":"2018-01-10T09:48:29.123Z","type":"Created","row":0,"task_id":"704225667",
+//! "domain":"aaa.com","object_path":"http://aaa.com/1.txt","object_type":"file","source":"scenario"}`;
+//! `Progressed` adds `"process":"42%"`, `Failed` adds `"reason":"Origin timeout"`.
+
+use serde::Serialize;
+
+use crate::event::{Event, Record};
+use crate::time::format_ms;
+
+#[derive(Serialize)]
+struct Line<'a> {
+    seq: u64,
+    at: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    row: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+/// One record as a JSON line (without the newline).
+pub fn json_line(record: &Record) -> String {
+    let mut line = Line {
+        seq: record.seq,
+        at: format_ms(record.at_ms),
+        kind: record.event.kind(),
+        row: record.event.row(),
+        task_id: None,
+        domain: None,
+        object_path: None,
+        object_type: None,
+        source: None,
+        process: None,
+        reason: None,
+    };
+    match &record.event {
+        Event::Created {
+            task_id,
+            domain,
+            object_path,
+            object_type,
+            source,
+            ..
+        } => {
+            line.task_id = Some(task_id.to_string());
+            line.domain = Some(domain);
+            line.object_path = Some(object_path);
+            line.object_type = Some(object_type.as_str());
+            line.source = Some(source.as_str());
+        }
+        Event::Progressed { process, .. } => line.process = Some(process.to_string()),
+        Event::Completed { .. } => {}
+        Event::Failed { reason, .. } => line.reason = Some(reason.as_str()),
+    }
+    // Serialising a struct of strings and integers cannot fail.
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ObjectType, Source, TaskId};
+
+    #[test]
+    fn matches_the_spec_example() {
+        let record = Record {
+            seq: 0,
+            at_ms: 1_515_577_709_123,
+            event: Event::Created {
+                row: 0,
+                task_id: TaskId(704_225_667),
+                domain: "aaa.com".into(),
+                object_path: "http://aaa.com/1.txt".into(),
+                object_type: ObjectType::File,
+                source: Source::Scenario,
+            },
+        };
+        assert_eq!(
+            json_line(&record),
+            r#"{"seq":0,"at":"2018-01-10T09:48:29.123Z","type":"Created","row":0,"task_id":"704225667","domain":"aaa.com","object_path":"http://aaa.com/1.txt","object_type":"file","source":"scenario"}"#
+        );
+    }
+}

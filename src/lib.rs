@@ -1,0 +1,23 @@
+//! cdnsim: a deterministic, event-sourced local simulator of Alibaba Cloud CDN refresh and
+//! preload tasks.
+//!
+//! # Layout
+//!
+//! - [`event`]: the event model — [`event::Record`] (seq, virtual time, [`event::Event`]),
+//!   TaskIds, object types, failure reasons, process.
+//! - [`log`]: the append-only log — header, framed records, the bincode [`log::codec`],
+//!   [`log::LogWriter`] (buffered, flush/sync, torn-tail recovery), [`log::Records`] (streaming
+//!   reader) and [`log::LogFile`] (sparse index, seek by seq or time).
+//! - [`dump`]: the JSON-lines view of events.
+//! - [`time`]: rendering and parsing virtual time.
+//! - [`cli`]: the `cdnsim` subcommands; `src/bin/cdnsim.rs` is a thin wrapper.
+//!
+//! Data flows scenario → simulator → log → projection → API; see ARCHITECTURE.md.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod dump;
+pub mod event;
+pub mod log;
+pub mod time;

@@ -1,0 +1,270 @@
+//! The append-only event log: the one source of truth (SPEC §2).
+//!
+//! A log file is a 56-byte [`Header`] followed by framed records:
+//!
+//! ```text
+//! frame := len: u32 LE | crc: u32 LE | payload: [u8; len]
+//! crc   := CRC-32C over the 4 length bytes and then the payload
+//! ```
+//!
+//! The payload is one [`Record`] encoded by [`codec`]. Sequence numbers are dense from 0 and
+//! times never decrease; readers check both, so a log that passes [`Records`] is whole.
+//!
+//! - [`LogWriter`] appends through its own buffer, with explicit [`LogWriter::flush`] and
+//!   [`LogWriter::sync`] (fsync) so that callers decide when data is durable (group commit).
+//!   [`LogWriter::open_append`] recovers a torn tail.
+//! - [`Records`] streams a log from the start in constant memory.
+//! - [`LogFile`] scans a log once, keeps a sparse index (one entry per 64 KiB), and streams from
+//!   a sequence number or a time.
+//!
+//! # Damage
+//!
+//! A damaged frame is a *torn tail* when it is the last thing in the file: fewer bytes remain
+//! than one maximal frame and no valid frame starts anywhere after it (what a crash in the
+//! middle of a write leaves). Anything else — a bad checksum or impossible length with a valid
+//! frame after it, a payload that does not decode, a gap in sequence numbers, a time going
+//! backwards — is corruption. Readers report both with the byte offset and the sequence
+//! number the damaged record should have had; only `open_append` cuts a torn tail, and it
+//! never touches corruption.
+
+pub mod codec;
+mod frame;
+mod header;
+mod reader;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use header::{HEADER_LEN, Header, HeaderProblem, MAGIC};
+pub use reader::{IndexEntry, LogFile, Records, ScanSummary};
+pub use writer::{LogWriter, Recovery};
+
+use crate::event::Record;
+
+/// The format version this build writes; it reads every version up to this one.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// Bytes of frame header (length and checksum) before each payload.
+pub const FRAME_HEADER_LEN: usize = 8;
+
+/// The largest frame a log may hold.
+pub const MAX_FRAME_LEN: usize = FRAME_HEADER_LEN + codec::MAX_PAYLOAD_LEN;
+
+/// What is wrong with a damaged record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Damage {
+    /// Fewer than eight bytes where a frame header should be.
+    ShortFrameHeader {
+        /// Bytes present.
+        remaining: u64,
+    },
+    /// A length of zero or above [`codec::MAX_PAYLOAD_LEN`].
+    BadLength(u32),
+    /// The length points past the end of the file.
+    PastEnd {
+        /// Length the frame claims.
+        len: u32,
+        /// Payload bytes actually present.
+        remaining: u64,
+    },
+    /// The checksum does not match the bytes.
+    Checksum {
+        /// Checksum stored in the frame.
+        stored: u32,
+        /// Checksum of the bytes read.
+        computed: u32,
+    },
+    /// The checksum matches but the payload does not decode.
+    Undecodable(String),
+    /// The record carries another sequence number than the next one.
+    SeqGap {
+        /// Sequence number found.
+        found: u64,
+    },
+    /// The record's time is earlier than the one before it.
+    TimeBackwards {
+        /// Time found, ms.
+        at_ms: i64,
+        /// Time of the previous record, ms.
+        previous_ms: i64,
+    },
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Damage::ShortFrameHeader { remaining } => {
+                write!(
+                    f,
+                    "only {remaining} bytes where an 8-byte frame header should be"
+                )
+            }
+            Damage::BadLength(len) => write!(f, "impossible record length {len}"),
+            Damage::PastEnd { len, remaining } => write!(
+                f,
+                "record length {len} points past the end of the file ({remaining} bytes left)"
+            ),
+            Damage::Checksum { stored, computed } => write!(
+                f,
+                "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+            ),
+            Damage::Undecodable(why) => write!(f, "checksum matches but {why}"),
+            Damage::SeqGap { found } => write!(f, "record carries seq {found}"),
+            Damage::TimeBackwards { at_ms, previous_ms } => {
+                write!(f, "time goes backwards ({at_ms} ms after {previous_ms} ms)")
+            }
+        }
+    }
+}
+
+/// Errors of the log layer. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The operating system refused a read, write or sync.
+    #[error("{path}: {action}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a cdnsim log at all.
+    #[error("{path}: not a cdnsim log: {reason}")]
+    NotALog {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+    /// A newer cdnsim wrote the file.
+    #[error(
+        "{path}: log format version {found} is newer than this cdnsim supports ({supported}); \
+         upgrade cdnsim to read it"
+    )]
+    FutureVersion {
+        /// The file.
+        path: PathBuf,
+        /// Version in the header.
+        found: u16,
+        /// Newest version this build reads.
+        supported: u16,
+    },
+    /// The header's checksum does not match.
+    #[error("{path}: corrupt header: {reason}")]
+    CorruptHeader {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A damaged record in the middle of the log.
+    #[error("{path}: corrupt record at byte offset {offset} (seq {seq}): {damage}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the damaged frame.
+        offset: u64,
+        /// Sequence number the record should have.
+        seq: u64,
+        /// What is wrong.
+        damage: Damage,
+    },
+    /// An incomplete last record, as a crash during a write leaves it.
+    #[error(
+        "{path}: torn tail at byte offset {offset} (seq {seq}): {damage}; {bytes} bytes after \
+         the last whole record (opening the log for append cuts them)"
+    )]
+    TornTail {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset where the torn record starts.
+        offset: u64,
+        /// Sequence number the record would have had.
+        seq: u64,
+        /// Bytes from `offset` to the end of the file.
+        bytes: u64,
+        /// What is wrong with it.
+        damage: Damage,
+    },
+    /// An event could not be appended.
+    #[error("{path}: cannot append seq {seq}: {reason}")]
+    Append {
+        /// The file.
+        path: PathBuf,
+        /// The sequence number it would have had.
+        seq: u64,
+        /// Why not.
+        reason: String,
+    },
+    /// An earlier write failed, so the file's end is unknown; reopen to recover.
+    #[error("{path}: an earlier write failed; reopen the log to recover its tail")]
+    Poisoned {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl LogError {
+    /// True when the error is damage found in the data (exit code 1), false when the input was
+    /// unusable or the system failed (exit code 2).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            LogError::Corrupt { .. } | LogError::TornTail { .. } | LogError::CorruptHeader { .. }
+        )
+    }
+
+    pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> LogError {
+        LogError::Io {
+            path: path.to_owned(),
+            action,
+            source,
+        }
+    }
+
+    pub(crate) fn from_header(path: &Path, problem: HeaderProblem) -> LogError {
+        let path = path.to_owned();
+        match problem {
+            HeaderProblem::Empty => LogError::NotALog {
+                path,
+                reason: "the file is empty".into(),
+            },
+            HeaderProblem::NoMagic => LogError::NotALog {
+                path,
+                reason: "it does not start with the magic bytes \"CDNSIMLG\"".into(),
+            },
+            HeaderProblem::Truncated(n) => LogError::NotALog {
+                path,
+                reason: format!("the header is cut short ({n} of {HEADER_LEN} bytes)"),
+            },
+            HeaderProblem::FutureVersion(found) => LogError::FutureVersion {
+                path,
+                found,
+                supported: FORMAT_VERSION,
+            },
+            HeaderProblem::ZeroVersion => LogError::CorruptHeader {
+                path,
+                reason: "format version 0 does not exist".into(),
+            },
+            HeaderProblem::BadChecksum { stored, computed } => LogError::CorruptHeader {
+                path,
+                reason: format!(
+                    "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+                ),
+            },
+        }
+    }
+}
+
+/// Convenience: reads every record of a log into memory (tests and small tools only; use
+/// [`Records`] to stream).
+pub fn read_all(path: &Path) -> Result<(Header, Vec<Record>), LogError> {
+    let records = Records::open(path)?;
+    let header = *records.header();
+    let all = records.collect::<Result<Vec<_>, _>>()?;
+    Ok((header, all))
+}

@@ -1,0 +1,327 @@
+//! Streaming readers: [`Records`] from the start, [`LogFile`] with a sparse index for seeks.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::codec;
+use super::frame::{FrameReader, Next, damage_error};
+use super::header::{HEADER_LEN, Header};
+use super::{Damage, LogError};
+use crate::event::{Record, TimeMs};
+
+/// One index entry per this many bytes of log, at most.
+const INDEX_STRIDE_BYTES: u64 = 64 * 1024;
+
+/// Opens `path` and reads its header; returns the file (positioned after the header) and length.
+pub(crate) fn open_with_header(path: &Path) -> Result<(File, Header, u64), LogError> {
+    let file = File::open(path).map_err(|e| LogError::io(path, "open", e))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| LogError::io(path, "stat", e))?
+        .len();
+    let mut head = Vec::with_capacity(HEADER_LEN);
+    (&file)
+        .take(HEADER_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| LogError::io(path, "read header", e))?;
+    let header = Header::parse(&head).map_err(|p| LogError::from_header(path, p))?;
+    Ok((file, header, file_len))
+}
+
+/// Where reading resumes: a frame boundary with the seq and time of the record before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Sequence number of the record that starts at `offset`.
+    pub seq: u64,
+    /// Time of the record that starts at `offset`.
+    pub at_ms: TimeMs,
+    /// Byte offset of its frame.
+    pub offset: u64,
+}
+
+/// Checks a record's position against the one before it.
+fn check_position(
+    seq: u64,
+    at_ms: TimeMs,
+    expected_seq: u64,
+    previous_ms: Option<TimeMs>,
+) -> Result<(), Damage> {
+    if seq != expected_seq {
+        return Err(Damage::SeqGap { found: seq });
+    }
+    match previous_ms {
+        Some(previous_ms) if at_ms < previous_ms => {
+            Err(Damage::TimeBackwards { at_ms, previous_ms })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Streams every record of a log in order, checking frames, checksums, sequence numbers and
+/// times. Memory use is constant: one chunk buffer and the record being returned.
+///
+/// After the first error the iterator ends.
+pub struct Records {
+    frames: FrameReader,
+    header: Header,
+    path: PathBuf,
+    next_seq: u64,
+    previous_ms: Option<TimeMs>,
+    /// Records with a seq below this (or a time below `min_ms`) are read but not returned.
+    min_seq: u64,
+    min_ms: Option<TimeMs>,
+    done: bool,
+}
+
+impl Records {
+    /// Streams `path` from its first record.
+    pub fn open(path: &Path) -> Result<Records, LogError> {
+        let (file, header, file_len) = open_with_header(path)?;
+        let frames = FrameReader::new(file, path, HEADER_LEN as u64, file_len)?;
+        Ok(Records::new(frames, header, path, 0, None))
+    }
+
+    fn new(
+        frames: FrameReader,
+        header: Header,
+        path: &Path,
+        next_seq: u64,
+        previous_ms: Option<TimeMs>,
+    ) -> Records {
+        Records {
+            frames,
+            header,
+            path: path.to_owned(),
+            next_seq,
+            previous_ms,
+            min_seq: 0,
+            min_ms: None,
+            done: false,
+        }
+    }
+
+    /// The log's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Byte offset just after the last record returned (the end of the good data so far).
+    pub fn offset(&self) -> u64 {
+        self.frames.offset()
+    }
+
+    /// The sequence number the next record must carry.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    fn fail(&mut self, offset: u64, damage: Damage) -> LogError {
+        self.done = true;
+        damage_error(
+            &self.path,
+            offset,
+            self.next_seq,
+            self.frames.file_len(),
+            damage,
+        )
+    }
+
+    fn read_one(&mut self) -> Option<Result<Record, LogError>> {
+        let offset = match self.frames.next_frame() {
+            Ok(Next::Frame { offset }) => offset,
+            Ok(Next::End) => {
+                self.done = true;
+                return None;
+            }
+            Ok(Next::Damaged { offset, damage }) => return Some(Err(self.fail(offset, damage))),
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let record = match codec::decode_record(self.header.format_version, self.frames.payload()) {
+            Ok(record) => record,
+            Err(e) => return Some(Err(self.fail(offset, Damage::Undecodable(e.to_string())))),
+        };
+        if let Err(damage) =
+            check_position(record.seq, record.at_ms, self.next_seq, self.previous_ms)
+        {
+            return Some(Err(self.fail(offset, damage)));
+        }
+        self.next_seq += 1;
+        self.previous_ms = Some(record.at_ms);
+        Some(Ok(record))
+    }
+}
+
+impl Iterator for Records {
+    type Item = Result<Record, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let item = self.read_one()?;
+            match item {
+                Ok(r) if r.seq < self.min_seq || self.min_ms.is_some_and(|t| r.at_ms < t) => {}
+                other => return Some(other),
+            }
+        }
+        None
+    }
+}
+
+/// What a full scan of a log found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanSummary {
+    /// Whole, valid records.
+    pub records: u64,
+    /// Time of the first record.
+    pub first_ms: Option<TimeMs>,
+    /// Time of the last valid record.
+    pub last_ms: Option<TimeMs>,
+    /// Byte offset just after the last valid record.
+    pub good_len: u64,
+    /// Size of the file.
+    pub file_len: u64,
+}
+
+/// Scans frames and positions (not whole payloads) from the header on. Stops at the first
+/// damage and returns it as the error, with the summary of what came before it.
+pub(crate) fn scan(
+    path: &Path,
+    mut on_record: impl FnMut(IndexEntry),
+) -> Result<(Header, ScanSummary, Option<LogError>), LogError> {
+    let (file, header, file_len) = open_with_header(path)?;
+    let mut frames = FrameReader::new(file, path, HEADER_LEN as u64, file_len)?;
+    let mut summary = ScanSummary {
+        records: 0,
+        first_ms: None,
+        last_ms: None,
+        good_len: HEADER_LEN as u64,
+        file_len,
+    };
+    loop {
+        let next = frames.next_frame()?;
+        let (offset, damage) = match next {
+            Next::End => return Ok((header, summary, None)),
+            Next::Damaged { offset, damage } => (offset, damage),
+            Next::Frame { offset } => {
+                let position = codec::decode_position(header.format_version, frames.payload())
+                    .map_err(|e| Damage::Undecodable(e.to_string()))
+                    .and_then(|(seq, at_ms)| {
+                        check_position(seq, at_ms, summary.records, summary.last_ms)?;
+                        Ok((seq, at_ms))
+                    });
+                match position {
+                    Ok((seq, at_ms)) => {
+                        on_record(IndexEntry { seq, at_ms, offset });
+                        summary.records += 1;
+                        summary.first_ms.get_or_insert(at_ms);
+                        summary.last_ms = Some(at_ms);
+                        summary.good_len = frames.offset();
+                        continue;
+                    }
+                    Err(damage) => (offset, damage),
+                }
+            }
+        };
+        let error = damage_error(path, offset, summary.records, file_len, damage);
+        return Ok((header, summary, Some(error)));
+    }
+}
+
+/// A log opened for random reads: one scan on open builds a sparse index (one entry per
+/// 64 KiB of log) so that reading from a sequence number or a time seeks instead of scanning.
+///
+/// Damage found by the scan does not stop `open`: the readers return every record before it,
+/// then the error.
+#[derive(Debug)]
+pub struct LogFile {
+    path: PathBuf,
+    header: Header,
+    summary: ScanSummary,
+    index: Vec<IndexEntry>,
+    damage: Option<String>,
+}
+
+impl LogFile {
+    /// Opens and scans `path`.
+    pub fn open(path: &Path) -> Result<LogFile, LogError> {
+        let mut index: Vec<IndexEntry> = Vec::new();
+        let (header, summary, damage) = scan(path, |entry| {
+            let due = index
+                .last()
+                .is_none_or(|last| entry.offset - last.offset >= INDEX_STRIDE_BYTES);
+            if due {
+                index.push(entry);
+            }
+        })?;
+        let damage = damage.map(|e| e.to_string());
+        Ok(LogFile {
+            path: path.to_owned(),
+            header,
+            summary,
+            index,
+            damage,
+        })
+    }
+
+    /// The log's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// What the scan found.
+    pub fn summary(&self) -> &ScanSummary {
+        &self.summary
+    }
+
+    /// The damage the scan stopped at, if any (readers report it in full when they reach it).
+    pub fn damage(&self) -> Option<&str> {
+        self.damage.as_deref()
+    }
+
+    /// The sparse index.
+    pub fn index(&self) -> &[IndexEntry] {
+        &self.index
+    }
+
+    /// Streams from the first record.
+    pub fn records(&self) -> Result<Records, LogError> {
+        Records::open(&self.path)
+    }
+
+    /// Streams the records with `seq >= from_seq`.
+    pub fn records_from_seq(&self, from_seq: u64) -> Result<Records, LogError> {
+        let at = self.index.partition_point(|e| e.seq <= from_seq);
+        let mut records = self.records_at(at.checked_sub(1))?;
+        records.min_seq = from_seq;
+        Ok(records)
+    }
+
+    /// Streams the records with `at_ms >= from_ms` (times never decrease along the log).
+    pub fn records_from_time(&self, from_ms: TimeMs) -> Result<Records, LogError> {
+        let at = self.index.partition_point(|e| e.at_ms < from_ms);
+        let mut records = self.records_at(at.checked_sub(1))?;
+        records.min_ms = Some(from_ms);
+        Ok(records)
+    }
+
+    /// Streams from index entry `entry` (or the start when `None`).
+    fn records_at(&self, entry: Option<usize>) -> Result<Records, LogError> {
+        let Some(entry) = entry.and_then(|i| self.index.get(i).copied()) else {
+            return self.records();
+        };
+        let (file, header, file_len) = open_with_header(&self.path)?;
+        let frames = FrameReader::new(file, &self.path, entry.offset, file_len)?;
+        // The record at the entry is checked against its own time: times never decrease, so
+        // `previous_ms = at_ms` accepts exactly what the full scan accepted.
+        Ok(Records::new(
+            frames,
+            header,
+            &self.path,
+            entry.seq,
+            Some(entry.at_ms),
+        ))
+    }
+}
