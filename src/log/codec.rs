@@ -7,9 +7,8 @@
 //! dependency update changes one byte, they fail.
 
 use bincode::config::{Configuration, Limit, LittleEndian, Varint};
-use serde::Serialize;
 
-use crate::event::{Event, Record, TimeMs};
+use crate::event::{Event, Record, RecordRef, TimeMs};
 
 /// Largest payload a record may carry, in bytes. A `Created` event with a 4 KiB URL is far
 /// below it; anything larger is refused by the writer and treated as a damaged frame by readers.
@@ -42,8 +41,8 @@ pub enum CodecError {
 }
 
 /// Borrowed view of a record for encoding, field for field the same as [`Record`].
-#[derive(Serialize)]
-struct RecordRef<'a> {
+#[derive(bincode::Encode)]
+struct RecordView<'a> {
     seq: u64,
     at_ms: TimeMs,
     event: &'a Event,
@@ -67,17 +66,23 @@ pub fn encode_record(
     out: &mut Vec<u8>,
 ) -> Result<usize, CodecError> {
     let before = out.len();
-    let record = RecordRef { seq, at_ms, event };
-    bincode::serde::encode_into_writer(&record, VecWriter(out), CONFIG)?;
+    let record = RecordView { seq, at_ms, event };
+    bincode::encode_into_writer(&record, VecWriter(out), CONFIG)?;
     Ok(out.len() - before)
 }
 
 /// Decodes one whole payload written under `format_version`.
 pub fn decode_record(format_version: u16, payload: &[u8]) -> Result<Record, CodecError> {
+    decode_record_ref(format_version, payload).map(|r| r.to_owned_record())
+}
+
+/// Decodes one whole payload written under `format_version`, borrowing its text.
+#[inline]
+pub fn decode_record_ref(format_version: u16, payload: &[u8]) -> Result<RecordRef<'_>, CodecError> {
     match format_version {
         1 => {
-            let (record, used): (Record, usize) =
-                bincode::serde::decode_from_slice(payload, CONFIG)?;
+            let (record, used): (RecordRef<'_>, usize) =
+                bincode::borrow_decode_from_slice(payload, CONFIG)?;
             if used != payload.len() {
                 return Err(CodecError::TrailingBytes(payload.len() - used));
             }
@@ -92,7 +97,7 @@ pub fn decode_position(format_version: u16, payload: &[u8]) -> Result<(u64, Time
     match format_version {
         1 => {
             let (position, _): ((u64, TimeMs), usize) =
-                bincode::serde::decode_from_slice(payload, CONFIG)?;
+                bincode::decode_from_slice(payload, CONFIG)?;
             Ok(position)
         }
         other => Err(CodecError::UnknownVersion(other)),

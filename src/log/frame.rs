@@ -10,9 +10,17 @@ use super::{Damage, FRAME_HEADER_LEN, LogError, MAX_FRAME_LEN};
 /// Bytes read from the file at a time. Memory use of a reader is this plus one frame.
 const CHUNK_LEN: usize = 256 * 1024;
 
-/// Checksum of a frame: CRC-32C over the length bytes, then the payload.
-pub(crate) fn frame_crc(len_bytes: [u8; 4], payload: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(&len_bytes), payload)
+/// Checksum of a frame: CRC-32C over everything after the checksum field (the length, then
+/// the payload), which lie next to each other so that one pass covers both.
+pub(crate) fn frame_crc(len_and_payload: &[u8]) -> u32 {
+    crc32c::crc32c(len_and_payload)
+}
+
+/// The stored checksum and the length of a frame header.
+fn parse_frame_header(head: &[u8]) -> (u32, u32) {
+    let stored = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    (stored, len)
 }
 
 /// What the next frame looks like.
@@ -82,6 +90,18 @@ impl FrameReader {
         self.file_len
     }
 
+    /// Steps back over the frame the last [`Next::Frame`] named (which started at `offset`), so
+    /// that the next call returns it again.
+    pub(crate) fn unread(&mut self, offset: u64) {
+        let frame_len = (self.offset - offset) as usize;
+        debug_assert!(
+            frame_len <= self.pos,
+            "unread of a frame no longer buffered"
+        );
+        self.pos -= frame_len;
+        self.offset = offset;
+    }
+
     /// The payload of the frame the last [`Next::Frame`] named.
     pub(crate) fn payload(&self) -> &[u8] {
         &self.buf[self.payload.0..self.payload.1]
@@ -120,7 +140,33 @@ impl FrameReader {
     }
 
     /// Reads the next frame and checks its length and checksum.
+    #[inline]
     pub(crate) fn next_frame(&mut self) -> Result<Next, LogError> {
+        // Fast path: a whole, valid frame is already buffered.
+        if let Some(head) = self.buf.get(self.pos..self.pos + FRAME_HEADER_LEN)
+            && self.pos + FRAME_HEADER_LEN <= self.end
+        {
+            let (stored, len) = parse_frame_header(head);
+            let frame_end = self.pos + FRAME_HEADER_LEN + len as usize;
+            if len != 0
+                && len as usize <= MAX_PAYLOAD_LEN
+                && frame_end <= self.end
+                && frame_crc(&self.buf[self.pos + 4..frame_end]) == stored
+            {
+                let offset = self.offset;
+                self.payload = (self.pos + FRAME_HEADER_LEN, frame_end);
+                self.offset += (frame_end - self.pos) as u64;
+                self.pos = frame_end;
+                return Ok(Next::Frame { offset });
+            }
+        }
+        self.next_frame_slow()
+    }
+
+    /// Everything the fast path does not cover: refills, the end, damage.
+    #[cold]
+    #[inline(never)]
+    fn next_frame_slow(&mut self) -> Result<Next, LogError> {
         let offset = self.offset;
         let remaining = self.file_len - offset;
         if remaining == 0 {
@@ -133,10 +179,7 @@ impl FrameReader {
             });
         }
         self.fill(FRAME_HEADER_LEN)?;
-        let head = &self.buf[self.pos..self.pos + FRAME_HEADER_LEN];
-        let len_bytes = [head[0], head[1], head[2], head[3]];
-        let stored = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-        let len = u32::from_le_bytes(len_bytes);
+        let (stored, len) = parse_frame_header(&self.buf[self.pos..self.pos + FRAME_HEADER_LEN]);
         if len == 0 || len as usize > MAX_PAYLOAD_LEN {
             return Ok(Next::Damaged {
                 offset,
@@ -154,8 +197,7 @@ impl FrameReader {
         let frame_len = FRAME_HEADER_LEN + len as usize;
         self.fill(frame_len)?;
         let start = self.pos + FRAME_HEADER_LEN;
-        let payload = &self.buf[start..self.pos + frame_len];
-        let computed = frame_crc(len_bytes, payload);
+        let computed = frame_crc(&self.buf[self.pos + 4..self.pos + frame_len]);
         if computed != stored {
             return Ok(Next::Damaged {
                 offset,
@@ -174,16 +216,14 @@ fn valid_frame_at(bytes: &[u8], p: usize) -> bool {
     let Some(head) = bytes.get(p..p + FRAME_HEADER_LEN) else {
         return false;
     };
-    let len_bytes = [head[0], head[1], head[2], head[3]];
-    let len = u32::from_le_bytes(len_bytes) as usize;
-    let stored = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let (stored, len) = parse_frame_header(head);
+    let len = len as usize;
     if len == 0 || len > MAX_PAYLOAD_LEN {
         return false;
     }
-    let start = p + FRAME_HEADER_LEN;
     bytes
-        .get(start..start + len)
-        .is_some_and(|payload| frame_crc(len_bytes, payload) == stored)
+        .get(p + 4..p + FRAME_HEADER_LEN + len)
+        .is_some_and(|rest| frame_crc(rest) == stored)
 }
 
 /// Decides whether damage at `offset` is a torn tail: fewer bytes than one maximal frame remain

@@ -3,8 +3,8 @@
 //! A log file is a 56-byte [`Header`] followed by framed records:
 //!
 //! ```text
-//! frame := len: u32 LE | crc: u32 LE | payload: [u8; len]
-//! crc   := CRC-32C over the 4 length bytes and then the payload
+//! frame := crc: u32 LE | len: u32 LE | payload: [u8; len]
+//! crc   := CRC-32C over the 4 length bytes and the payload (all of the frame after crc)
 //! ```
 //!
 //! The payload is one [`Record`] encoded by [`codec`]. Sequence numbers are dense from 0 and

@@ -8,7 +8,7 @@ use super::codec;
 use super::frame::{FrameReader, Next, damage_error};
 use super::header::{HEADER_LEN, Header};
 use super::{Damage, LogError};
-use crate::event::{Record, TimeMs};
+use crate::event::{Record, RecordRef, TimeMs};
 
 /// One index entry per this many bytes of log, at most.
 const INDEX_STRIDE_BYTES: u64 = 64 * 1024;
@@ -61,16 +61,17 @@ fn check_position(
 /// Streams every record of a log in order, checking frames, checksums, sequence numbers and
 /// times. Memory use is constant: one chunk buffer and the record being returned.
 ///
-/// After the first error the iterator ends.
+/// As an [`Iterator`] it yields owned [`Record`]s; [`Records::next_ref`] yields records whose
+/// text borrows from the buffer, for consumers that only look (no copies). After the first
+/// error both end.
 pub struct Records {
     frames: FrameReader,
     header: Header,
     path: PathBuf,
     next_seq: u64,
     previous_ms: Option<TimeMs>,
-    /// Records with a seq below this (or a time below `min_ms`) are read but not returned.
-    min_seq: u64,
-    min_ms: Option<TimeMs>,
+    /// Damage met while skipping to a seek target, returned by the next read.
+    pending: Option<LogError>,
     done: bool,
 }
 
@@ -95,8 +96,7 @@ impl Records {
             path: path.to_owned(),
             next_seq,
             previous_ms,
-            min_seq: 0,
-            min_ms: None,
+            pending: None,
             done: false,
         }
     }
@@ -127,7 +127,16 @@ impl Records {
         )
     }
 
-    fn read_one(&mut self) -> Option<Result<Record, LogError>> {
+    /// The next record, its text borrowed from the reader's buffer until the next call.
+    #[inline]
+    pub fn next_ref(&mut self) -> Option<Result<RecordRef<'_>, LogError>> {
+        if let Some(error) = self.pending.take() {
+            self.done = true;
+            return Some(Err(error));
+        }
+        if self.done {
+            return None;
+        }
         let offset = match self.frames.next_frame() {
             Ok(Next::Frame { offset }) => offset,
             Ok(Next::End) => {
@@ -140,18 +149,74 @@ impl Records {
                 return Some(Err(e));
             }
         };
-        let record = match codec::decode_record(self.header.format_version, self.frames.payload()) {
-            Ok(record) => record,
-            Err(e) => return Some(Err(self.fail(offset, Damage::Undecodable(e.to_string())))),
-        };
-        if let Err(damage) =
-            check_position(record.seq, record.at_ms, self.next_seq, self.previous_ms)
-        {
-            return Some(Err(self.fail(offset, damage)));
+        match codec::decode_record_ref(self.header.format_version, self.frames.payload()) {
+            Ok(record) => {
+                match check_position(record.seq, record.at_ms, self.next_seq, self.previous_ms) {
+                    Ok(()) => {
+                        self.next_seq += 1;
+                        self.previous_ms = Some(record.at_ms);
+                        Some(Ok(record))
+                    }
+                    Err(damage) => {
+                        self.done = true;
+                        let file_len = self.frames.file_len();
+                        Some(Err(damage_error(
+                            &self.path,
+                            offset,
+                            self.next_seq,
+                            file_len,
+                            damage,
+                        )))
+                    }
+                }
+            }
+            Err(e) => {
+                self.done = true;
+                let damage = Damage::Undecodable(e.to_string());
+                let file_len = self.frames.file_len();
+                Some(Err(damage_error(
+                    &self.path,
+                    offset,
+                    self.next_seq,
+                    file_len,
+                    damage,
+                )))
+            }
         }
-        self.next_seq += 1;
-        self.previous_ms = Some(record.at_ms);
-        Some(Ok(record))
+    }
+
+    /// Reads past records while `skip(seq, at_ms)` holds, decoding only their positions.
+    fn skip_records_while(&mut self, mut skip: impl FnMut(u64, TimeMs) -> bool) {
+        loop {
+            let (offset, damage) = match self.frames.next_frame() {
+                Ok(Next::Frame { offset }) => {
+                    let payload = self.frames.payload();
+                    let position = codec::decode_position(self.header.format_version, payload)
+                        .map_err(|e| Damage::Undecodable(e.to_string()))
+                        .and_then(|(seq, at_ms)| {
+                            check_position(seq, at_ms, self.next_seq, self.previous_ms)?;
+                            Ok((seq, at_ms))
+                        });
+                    match position {
+                        Ok((seq, at_ms)) if skip(seq, at_ms) => {
+                            self.next_seq += 1;
+                            self.previous_ms = Some(at_ms);
+                            continue;
+                        }
+                        Ok(_) => return self.frames.unread(offset),
+                        Err(damage) => (offset, damage),
+                    }
+                }
+                Ok(Next::End) => return,
+                Ok(Next::Damaged { offset, damage }) => (offset, damage),
+                Err(e) => {
+                    self.pending = Some(e);
+                    return;
+                }
+            };
+            self.pending = Some(self.fail(offset, damage));
+            return;
+        }
     }
 }
 
@@ -159,14 +224,7 @@ impl Iterator for Records {
     type Item = Result<Record, LogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            let item = self.read_one()?;
-            match item {
-                Ok(r) if r.seq < self.min_seq || self.min_ms.is_some_and(|t| r.at_ms < t) => {}
-                other => return Some(other),
-            }
-        }
-        None
+        self.next_ref().map(|r| r.map(|r| r.to_owned_record()))
     }
 }
 
@@ -295,7 +353,7 @@ impl LogFile {
     pub fn records_from_seq(&self, from_seq: u64) -> Result<Records, LogError> {
         let at = self.index.partition_point(|e| e.seq <= from_seq);
         let mut records = self.records_at(at.checked_sub(1))?;
-        records.min_seq = from_seq;
+        records.skip_records_while(|seq, _| seq < from_seq);
         Ok(records)
     }
 
@@ -303,7 +361,7 @@ impl LogFile {
     pub fn records_from_time(&self, from_ms: TimeMs) -> Result<Records, LogError> {
         let at = self.index.partition_point(|e| e.at_ms < from_ms);
         let mut records = self.records_at(at.checked_sub(1))?;
-        records.min_ms = Some(from_ms);
+        records.skip_records_while(|_, at_ms| at_ms < from_ms);
         Ok(records)
     }
 

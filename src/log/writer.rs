@@ -186,10 +186,9 @@ impl LogWriter {
             }
         };
         // `len <= MAX_PAYLOAD_LEN` (64 KiB), so it fits in u32.
-        let len_bytes = (len as u32).to_le_bytes();
-        let crc = frame_crc(len_bytes, &self.buf[start + FRAME_HEADER_LEN..]);
-        self.buf[start..start + 4].copy_from_slice(&len_bytes);
-        self.buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+        self.buf[start + 4..start + 8].copy_from_slice(&(len as u32).to_le_bytes());
+        let crc = frame_crc(&self.buf[start + 4..]);
+        self.buf[start..start + 4].copy_from_slice(&crc.to_le_bytes());
         self.next_seq += 1;
         self.last_ms = Some(at_ms);
         if self.buf.len() >= WRITE_BUFFER_LEN {

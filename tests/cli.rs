@@ -1,0 +1,231 @@
+//! The `cdnsim` binary: verify, dump and diff, their output and exit codes.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use cdnsim::event::Event;
+use common::{frame_offsets, path_in, small_history, write_log};
+
+fn cdnsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cdnsim"))
+        .args(args)
+        .output()
+        .expect("runs cdnsim")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn expect_exit(output: &Output, code: i32, stderr_has: &str) {
+    let (out, err) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(
+        err.contains(stderr_has),
+        "expected {stderr_has:?} in stderr:\n{err}"
+    );
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it.
+#[track_caller]
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected =
+        fs::read_to_string(&path).expect("golden file exists (UPDATE_GOLDEN=1 makes it)");
+    if expected != actual {
+        panic!(
+            "{name} differs from the golden file\n--- expected\n{expected}\n--- actual\n{actual}"
+        );
+    }
+}
+
+#[test]
+fn dump_prints_the_spec_json_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = path_in(&dir, "small.cdnlog");
+    write_log(&log, 1, &small_history());
+    let output = cdnsim(&["dump", p(&log)]);
+    expect_exit(&output, 0, "");
+    golden("small.dump.jsonl", &text(&output.stdout));
+}
+
+#[test]
+fn dump_after_and_limit_select_by_seq() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = path_in(&dir, "small.cdnlog");
+    write_log(&log, 1, &small_history());
+    let all = text(&cdnsim(&["dump", p(&log)]).stdout);
+    let lines: Vec<&str> = all.lines().collect();
+    let check = |args: &[&str], want: &[&str]| {
+        let output = cdnsim(args);
+        expect_exit(&output, 0, "");
+        let got = text(&output.stdout);
+        assert_eq!(got.lines().collect::<Vec<_>>(), want, "{args:?}");
+    };
+    check(&["dump", p(&log), "--after", "3"], &lines[4..]);
+    check(
+        &["dump", p(&log), "--after", "3", "--limit", "2"],
+        &lines[4..6],
+    );
+    check(&["dump", p(&log), "--limit", "1"], &lines[..1]);
+    check(&["dump", p(&log), "--after", "8"], &[]);
+    check(&["dump", p(&log), "--limit", "0"], &[]);
+}
+
+#[test]
+fn verify_summarises_a_whole_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = path_in(&dir, "small.cdnlog");
+    write_log(&log, 42, &small_history());
+    let output = cdnsim(&["verify", p(&log)]);
+    expect_exit(&output, 0, "");
+    let out = text(&output.stdout);
+    assert!(out.starts_with("ok: "), "{out}");
+    assert!(
+        out.contains("9 records, 2018-01-10T09:48:29.123Z .. 2018-01-10T09:53:59.123Z"),
+        "{out}"
+    );
+    assert!(out.contains("seed 42"), "{out}");
+}
+
+#[test]
+fn verify_names_offset_and_seq_of_damage_with_exit_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = path_in(&dir, "small.cdnlog");
+    write_log(&log, 1, &small_history());
+    let good = fs::read(&log).expect("read");
+    let offsets = frame_offsets(&good);
+
+    let mut middle = good.clone();
+    middle[offsets[4] + 9] ^= 1;
+    fs::write(&log, &middle).expect("write");
+    let output = cdnsim(&["verify", p(&log)]);
+    expect_exit(
+        &output,
+        1,
+        &format!("corrupt record at byte offset {} (seq 4)", offsets[4]),
+    );
+
+    fs::write(&log, &good[..good.len() - 3]).expect("write");
+    let output = cdnsim(&["verify", p(&log)]);
+    let last = offsets[offsets.len() - 1];
+    expect_exit(
+        &output,
+        1,
+        &format!("torn tail at byte offset {last} (seq 8)"),
+    );
+    // verify reads only: the torn bytes are still there.
+    assert_eq!(fs::read(&log).expect("read").len(), good.len() - 3);
+}
+
+#[test]
+fn unusable_input_exits_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = path_in(&dir, "empty.cdnlog");
+    fs::write(&empty, b"").expect("write");
+    expect_exit(
+        &cdnsim(&["verify", p(&empty)]),
+        2,
+        "not a cdnsim log: the file is empty",
+    );
+    let text_file = path_in(&dir, "notes.txt");
+    fs::write(&text_file, b"hello world, this is not a log at all").expect("write");
+    expect_exit(
+        &cdnsim(&["dump", p(&text_file)]),
+        2,
+        "does not start with the magic bytes",
+    );
+    let missing = path_in(&dir, "missing.cdnlog");
+    expect_exit(
+        &cdnsim(&["verify", p(&missing)]),
+        2,
+        "missing.cdnlog: open: No such file",
+    );
+    expect_exit(&cdnsim(&["dump"]), 2, "Usage");
+    expect_exit(
+        &cdnsim(&["dump", p(&empty), "--limit", "ten"]),
+        2,
+        "invalid value 'ten' for '--limit <N>'",
+    );
+}
+
+#[test]
+fn diff_reports_the_first_differing_seq() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (path_in(&dir, "a.cdnlog"), path_in(&dir, "b.cdnlog"));
+    let history = small_history();
+    write_log(&a, 1, &history);
+    write_log(&b, 1, &history);
+    let output = cdnsim(&["diff", p(&a), p(&b)]);
+    expect_exit(&output, 0, "");
+    assert_eq!(text(&output.stdout), "identical: 9 events\n");
+
+    let mut changed = history.clone();
+    changed[5].1 = Event::Completed { row: 2 };
+    fs::remove_file(&b).expect("rm");
+    write_log(&b, 1, &changed);
+    let output = cdnsim(&["diff", p(&a), p(&b)]);
+    expect_exit(&output, 1, "");
+    let out = text(&output.stdout);
+    assert!(out.starts_with("first difference at seq 5:\n"), "{out}");
+    assert!(
+        out.contains(r#""type":"Progressed","row":2,"process":"99.37%""#),
+        "{out}"
+    );
+    assert!(out.contains(r#""type":"Completed","row":2}"#), "{out}");
+
+    fs::remove_file(&b).expect("rm");
+    write_log(&b, 2, &history[..7]);
+    let output = cdnsim(&["diff", p(&a), p(&b)]);
+    expect_exit(&output, 1, "");
+    let out = text(&output.stdout);
+    assert!(
+        out.starts_with("headers differ: seed 1 vs 2\nfirst difference at seq 7:"),
+        "{out}"
+    );
+    assert!(out.contains("(log ends after 7 events)"), "{out}");
+
+    fs::remove_file(&b).expect("rm");
+    write_log(&b, 2, &history);
+    let output = cdnsim(&["diff", p(&a), p(&b)]);
+    expect_exit(&output, 1, "");
+    assert_eq!(
+        text(&output.stdout),
+        "headers differ: seed 1 vs 2\nevents: identical (9 events)\n"
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in [
+        &["--help"][..],
+        &["verify", "--help"],
+        &["dump", "--help"],
+        &["diff", "--help"],
+    ] {
+        let output = cdnsim(command);
+        expect_exit(&output, 0, "");
+        assert!(
+            text(&output.stdout).contains("Usage: cdnsim"),
+            "{command:?}"
+        );
+    }
+}
