@@ -20,4 +20,7 @@ pub mod cli;
 pub mod dump;
 pub mod event;
 pub mod log;
+pub mod objpath;
+pub mod scenario;
+pub mod sim;
 pub mod time;

@@ -4,8 +4,10 @@
 //! Exit codes (SPEC §7): 0 ok, 1 a failure found (corruption, a difference), 2 bad usage or
 //! unusable input.
 
+mod check;
 mod diff;
 mod dump;
+mod simulate;
 mod verify;
 
 use std::io::{self, Write};
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::log::LogError;
+use crate::scenario::ScenarioError;
 
 /// Deterministic local simulator of Alibaba Cloud CDN refresh and preload tasks.
 ///
@@ -29,6 +32,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Simulate(simulate::Args),
+    Check(check::Args),
     Verify(verify::Args),
     Dump(dump::Args),
     Diff(diff::Args),
@@ -60,6 +65,8 @@ pub fn run(cli: Cli) -> Outcome {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = match cli.command {
+        Command::Simulate(args) => simulate::run(&args, &mut out),
+        Command::Check(args) => check::run(&args, &mut out),
         Command::Verify(args) => verify::run(&args, &mut out),
         Command::Dump(args) => dump::run(&args, &mut out),
         Command::Diff(args) => diff::run(&args, &mut out),
@@ -86,6 +93,8 @@ pub fn run(cli: Cli) -> Outcome {
 enum CliError {
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
     #[error("writing output: {0}")]
     Io(#[from] io::Error),
 }

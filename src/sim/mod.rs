@@ -1,0 +1,492 @@
+//! The deterministic discrete-event simulator (SPEC §4).
+//!
+//! [`Simulator`] owns a virtual clock and a queue of pending actions ordered by (time, order of
+//! scheduling). [`Simulator::advance_to`] pops every action due up to a time and turns it into
+//! events: a workload arrival creates rows (and schedules the workload's next arrival), a
+//! scripted submission creates rows with a forced outcome, and each row's lifecycle
+//! (`Progressed` steps, then `Completed` or `Failed`) was planned when it was created.
+//!
+//! Nothing here reads the wall clock, a global random source or a hash map's order: the same
+//! scenario and seed give the same events, in the same order, every time. Memory holds the
+//! queue (in-flight rows and one pending arrival per workload), never the history.
+
+pub mod rng;
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
+
+use crate::event::{Event, FailReason, ObjectType, Process, RowId, Source, TaskId, TimeMs};
+use crate::scenario::{Arrival, Forced, Scenario};
+use rng::{Stream, Zipf};
+
+/// File extensions of generated paths.
+const EXTENSIONS: [&str; 8] = ["js", "css", "png", "jpg", "html", "svg", "woff2", "json"];
+
+/// Something due at a time.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Arrival(u32),
+    Script(u32),
+    Progress(RowId, Process),
+    Complete(RowId),
+    Fail(RowId, FailReason),
+}
+
+#[derive(Debug)]
+struct Pending {
+    at_ms: TimeMs,
+    order: u64,
+    action: Action,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at_ms, self.order) == (other.at_ms, other.order)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at_ms, self.order).cmp(&(other.at_ms, other.order))
+    }
+}
+
+/// Hands out TaskIds: rows of the same domain and kind (refresh or preload) submitted in the
+/// same second share one, up to the per-task row limit.
+#[derive(Debug)]
+struct Batcher {
+    second: i64,
+    open: BTreeMap<(u32, bool), (TaskId, u32)>,
+    next_id: u64,
+}
+
+impl Batcher {
+    fn assign(&mut self, at_ms: TimeMs, domain: u32, preload: bool, cap: u32) -> TaskId {
+        let second = at_ms.div_euclid(1000);
+        if second != self.second {
+            self.second = second;
+            self.open.clear();
+        }
+        let next_id = &mut self.next_id;
+        let entry = self.open.entry((domain, preload)).or_insert_with(|| {
+            *next_id += 1;
+            (TaskId(*next_id - 1), 0)
+        });
+        if entry.1 >= cap {
+            *next_id += 1;
+            *entry = (TaskId(*next_id - 1), 0);
+        }
+        entry.1 += 1;
+        entry.0
+    }
+}
+
+/// Counters of what the simulator emitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Rows created.
+    pub rows: u64,
+    /// Events emitted.
+    pub events: u64,
+    /// Rows completed.
+    pub completed: u64,
+    /// Rows failed, per reason (indexed like [`FailReason::ALL`]).
+    pub failed: [u64; 3],
+    /// Time of the first event.
+    pub first_ms: Option<TimeMs>,
+    /// Time of the last event.
+    pub last_ms: Option<TimeMs>,
+}
+
+impl Stats {
+    /// Rows failed for any reason.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+}
+
+/// The random state and precomputed tables of one workload.
+#[derive(Debug)]
+struct WorkloadState {
+    arrivals: Stream,
+    /// Next arrival, fractional ms (kept fractional so that gaps do not drift by rounding).
+    next_at: f64,
+    zipf: Zipf,
+}
+
+/// How a row's lifecycle is decided.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// Drawn from the scenario's model using lifecycle stream `usize`.
+    Model(usize),
+    /// A scripted row: outcome and optional timings forced, the rest from the scripts' stream.
+    Forced { outcome: Forced, queue_delay_ms: Option<i64>, processing_ms: Option<i64> },
+}
+
+/// A submission: rows of one domain and type.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// Domain index in the scenario.
+    pub domain: usize,
+    /// Type of every row.
+    pub object_type: ObjectType,
+    /// Full, normalised object paths.
+    pub paths: Vec<String>,
+}
+
+/// The simulator. See the module docs.
+#[derive(Debug)]
+pub struct Simulator {
+    scenario: Scenario,
+    queue: BinaryHeap<Reverse<Pending>>,
+    order: u64,
+    now_ms: TimeMs,
+    next_row: RowId,
+    batcher: Batcher,
+    workloads: Vec<WorkloadState>,
+    /// Lifecycle streams: one per workload, then the scripts', then the API's.
+    lifecycle: Vec<Stream>,
+    stats: Stats,
+    plan_buf: Vec<(TimeMs, Action)>,
+}
+
+impl Simulator {
+    /// A simulator at the scenario's start, with first arrivals and scripts scheduled.
+    pub fn new(scenario: Scenario) -> Simulator {
+        let seed = scenario.seed;
+        let mut workloads = Vec::with_capacity(scenario.workloads.len());
+        let mut lifecycle = Vec::with_capacity(scenario.workloads.len() + 2);
+        for w in &scenario.workloads {
+            workloads.push(WorkloadState {
+                arrivals: rng::stream(seed, &format!("arrivals:{}", w.name)),
+                next_at: w.start_ms as f64,
+                zipf: Zipf::new(w.path_count, w.zipf_exponent),
+            });
+            lifecycle.push(rng::stream(seed, &format!("lifecycle:{}", w.name)));
+        }
+        lifecycle.push(rng::stream(seed, "scripts"));
+        lifecycle.push(rng::stream(seed, "api"));
+        let mut sim = Simulator {
+            now_ms: scenario.start_ms,
+            batcher: Batcher { second: i64::MIN, open: BTreeMap::new(), next_id: scenario.task_id_start },
+            scenario,
+            queue: BinaryHeap::new(),
+            order: 0,
+            next_row: 0,
+            workloads,
+            lifecycle,
+            stats: Stats::default(),
+            plan_buf: Vec::new(),
+        };
+        for w in 0..sim.workloads.len() {
+            sim.schedule_arrival(w);
+        }
+        if let Some(first) = sim.scenario.scripts.first() {
+            sim.push(first.at_ms, Action::Script(0));
+        }
+        sim
+    }
+
+    /// The scenario being simulated.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The virtual time the simulator has advanced to.
+    pub fn now_ms(&self) -> TimeMs {
+        self.now_ms
+    }
+
+    /// Time of the next pending action, if any.
+    pub fn next_due_ms(&self) -> Option<TimeMs> {
+        self.queue.peek().map(|p| p.0.at_ms)
+    }
+
+    /// True when nothing is pending: every arrival made and every lifecycle finished.
+    pub fn is_drained(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// What has been emitted so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn push(&mut self, at_ms: TimeMs, action: Action) {
+        debug_assert!(at_ms >= self.now_ms, "scheduling into the past");
+        self.queue.push(Reverse(Pending { at_ms, order: self.order, action }));
+        self.order += 1;
+    }
+
+    /// Emits, in order, the events of every action due at or before `until_ms`, appending them
+    /// to `out`. Stops early, between actions, once `out` holds `max_events` or more; returns
+    /// true when everything due by `until_ms` has been emitted.
+    pub fn advance_to(
+        &mut self,
+        until_ms: TimeMs,
+        out: &mut Vec<(TimeMs, Event)>,
+        max_events: usize,
+    ) -> bool {
+        while let Some(Reverse(next)) = self.queue.peek() {
+            if next.at_ms > until_ms {
+                break;
+            }
+            if out.len() >= max_events {
+                return false;
+            }
+            let Some(Reverse(due)) = self.queue.pop() else { break };
+            self.now_ms = due.at_ms;
+            self.run(due.at_ms, due.action, out);
+        }
+        if until_ms > self.now_ms {
+            self.now_ms = until_ms;
+        }
+        true
+    }
+
+    fn run(&mut self, at_ms: TimeMs, action: Action, out: &mut Vec<(TimeMs, Event)>) {
+        match action {
+            Action::Arrival(w) => self.arrive(w as usize, at_ms, out),
+            Action::Script(i) => self.script(i as usize, at_ms, out),
+            Action::Progress(row, process) => {
+                self.emit(out, at_ms, Event::Progressed { row, process });
+            }
+            Action::Complete(row) => {
+                self.stats.completed += 1;
+                self.emit(out, at_ms, Event::Completed { row });
+            }
+            Action::Fail(row, reason) => {
+                self.stats.failed[reason as usize] += 1;
+                self.emit(out, at_ms, Event::Failed { row, reason });
+            }
+        }
+    }
+
+    fn emit(&mut self, out: &mut Vec<(TimeMs, Event)>, at_ms: TimeMs, event: Event) {
+        self.stats.events += 1;
+        self.stats.first_ms.get_or_insert(at_ms);
+        self.stats.last_ms = Some(at_ms);
+        out.push((at_ms, event));
+    }
+
+    /// Schedules workload `w`'s next arrival, if it comes before the workload ends.
+    fn schedule_arrival(&mut self, w: usize) {
+        let spec = &self.scenario.workloads[w];
+        if spec.rate_per_hour <= 0.0 {
+            return;
+        }
+        let mean_gap_ms = 3_600_000.0 / spec.rate_per_hour;
+        let state = &mut self.workloads[w];
+        let gap = match spec.arrival {
+            Arrival::Poisson => rng::exponential(&mut state.arrivals, mean_gap_ms),
+            Arrival::Uniform => mean_gap_ms,
+        };
+        state.next_at += gap;
+        let at_ms = state.next_at.floor() as TimeMs;
+        if at_ms < spec.end_ms {
+            self.push(at_ms.max(self.now_ms), Action::Arrival(w as u32));
+        }
+    }
+
+    fn arrive(&mut self, w: usize, at_ms: TimeMs, out: &mut Vec<(TimeMs, Event)>) {
+        let submission = self.draw_submission(w);
+        self.create_rows(at_ms, &submission, Source::Scenario, Plan::Model(w), out);
+        self.schedule_arrival(w);
+    }
+
+    /// Draws a workload's submission: domain, type, row count and paths.
+    fn draw_submission(&mut self, w: usize) -> Submission {
+        let spec = &self.scenario.workloads[w];
+        let state = &mut self.workloads[w];
+        let rng = &mut state.arrivals;
+        let domain_weights = spec.domains.iter().map(|&d| self.scenario.domains[d].weight);
+        let domain = spec.domains[pick(rng, domain_weights)];
+        let object_type = ObjectType::ALL[pick(rng, spec.mix.iter().copied())];
+        let cap = self.scenario.limits.per_request(object_type);
+        let rows = rng::between(rng, spec.urls_min.min(cap), spec.urls_max.min(cap));
+        let d = &self.scenario.domains[domain];
+        let base = format!("{}://{}{}", d.scheme, d.name, spec.path_prefix);
+        let paths = (0..rows)
+            .map(|_| generated_path(&base, object_type, state.zipf.sample(rng)))
+            .collect();
+        Submission { domain, object_type, paths }
+    }
+
+    fn script(&mut self, i: usize, at_ms: TimeMs, out: &mut Vec<(TimeMs, Event)>) {
+        let script = &self.scenario.scripts[i];
+        let submission = Submission {
+            domain: script.domain,
+            object_type: script.object_type,
+            paths: script.paths.clone(),
+        };
+        let plan = Plan::Forced {
+            outcome: script.outcome,
+            queue_delay_ms: script.queue_delay_ms,
+            processing_ms: script.processing_ms,
+        };
+        self.create_rows(at_ms, &submission, Source::Scenario, plan, out);
+        if let Some(next) = self.scenario.scripts.get(i + 1) {
+            self.push(next.at_ms, Action::Script(i as u32 + 1));
+        }
+    }
+
+    /// Creates the rows of an API submission at the current time (the caller has advanced the
+    /// simulator to it), emitting their `Created` events; returns the distinct TaskIds in
+    /// order of first use. Lifecycles come from the scenario's model on the API's stream.
+    pub fn submit(&mut self, submission: &Submission, out: &mut Vec<(TimeMs, Event)>) -> Vec<TaskId> {
+        let at_ms = self.now_ms;
+        let api_stream = self.lifecycle.len() - 1;
+        self.create_rows(at_ms, submission, Source::Api, Plan::Model(api_stream), out)
+    }
+
+    fn create_rows(
+        &mut self,
+        at_ms: TimeMs,
+        submission: &Submission,
+        source: Source,
+        plan: Plan,
+        out: &mut Vec<(TimeMs, Event)>,
+    ) -> Vec<TaskId> {
+        let object_type = submission.object_type;
+        let cap = self.scenario.limits.rows_per_task(object_type);
+        let domain_name = self.scenario.domains[submission.domain].name.clone();
+        let mut task_ids: Vec<TaskId> = Vec::new();
+        for path in &submission.paths {
+            let task_id = self.batcher.assign(
+                at_ms,
+                submission.domain as u32,
+                object_type.is_preload(),
+                cap,
+            );
+            if task_ids.last() != Some(&task_id) && !task_ids.contains(&task_id) {
+                task_ids.push(task_id);
+            }
+            let row = self.next_row;
+            self.next_row += 1;
+            self.stats.rows += 1;
+            let event = Event::Created {
+                row,
+                task_id,
+                domain: domain_name.clone(),
+                object_path: path.clone(),
+                object_type,
+                source,
+            };
+            self.stats.events += 1;
+            self.stats.first_ms.get_or_insert(at_ms);
+            self.stats.last_ms = Some(at_ms);
+            out.push((at_ms, event));
+            self.plan_row(row, at_ms, submission.domain, object_type, plan);
+        }
+        task_ids
+    }
+
+    /// Draws a row's lifecycle and schedules it.
+    fn plan_row(&mut self, row: RowId, at_ms: TimeMs, domain: usize, object_type: ObjectType, plan: Plan) {
+        let model = &self.scenario.lifecycle;
+        let (stream, forced) = match plan {
+            Plan::Model(i) => (i, None),
+            Plan::Forced { outcome, queue_delay_ms, processing_ms } => {
+                (self.lifecycle.len() - 2, Some((outcome, queue_delay_ms, processing_ms)))
+            }
+        };
+        let rng = &mut self.lifecycle[stream];
+        let queue_ms = match forced.and_then(|f| f.1) {
+            Some(ms) => ms,
+            None => rng::duration_ms(rng, &model.queue_delay),
+        };
+        let processing_ms = match forced.and_then(|f| f.2) {
+            Some(ms) => ms,
+            None => rng::duration_ms(rng, &model.processing[object_type as usize]),
+        };
+        let start = at_ms + queue_ms.max(0);
+        let end = start + processing_ms.max(0);
+        let steps = model.progress_steps as usize;
+        let mut fractions: Vec<f64> = (1..steps).map(|_| rng::unit(rng)).collect();
+        fractions.sort_by(f64::total_cmp);
+        let outcome = match forced {
+            Some((outcome, _, _)) => outcome,
+            None => draw_outcome(rng, &self.scenario, domain, end),
+        };
+        let kept = match outcome {
+            Forced::Complete => steps,
+            Forced::Failed(_) => 1 + rng::between(rng, 0, (steps - 1) as u32) as usize,
+        };
+        let plan_buf = &mut self.plan_buf;
+        plan_buf.clear();
+        plan_buf.push((start, Action::Progress(row, Process::ZERO)));
+        for &f in fractions.iter().take(kept - 1) {
+            let bp = (f * 10_000.0).round().clamp(1.0, 9_999.0) as u16;
+            let process = Process::from_basis_points(bp).unwrap_or(Process::ZERO);
+            let at = start + (f * processing_ms.max(0) as f64).floor() as TimeMs;
+            plan_buf.push((at, Action::Progress(row, process)));
+        }
+        plan_buf.push(match outcome {
+            Forced::Complete => (end, Action::Complete(row)),
+            Forced::Failed(reason) => (end, Action::Fail(row, reason)),
+        });
+        for i in 0..self.plan_buf.len() {
+            let (at, action) = self.plan_buf[i];
+            self.push(at, action);
+        }
+    }
+}
+
+/// Index drawn with probability proportional to `weights` (the last one with a positive
+/// weight when rounding runs past the end).
+fn pick(rng: &mut Stream, weights: impl Iterator<Item = f64> + Clone) -> usize {
+    let total: f64 = weights.clone().sum();
+    let mut x = rng::unit(rng) * total;
+    let mut last_positive = 0;
+    for (i, w) in weights.enumerate() {
+        if w > 0.0 {
+            if x < w {
+                return i;
+            }
+            x -= w;
+            last_positive = i;
+        }
+    }
+    last_positive
+}
+
+/// Complete, or fail with a reason: an incident on the row's domain covering the time it
+/// finishes applies first, then the base failure probabilities.
+fn draw_outcome(rng: &mut Stream, scenario: &Scenario, domain: usize, end_ms: TimeMs) -> Forced {
+    let u = rng::unit(rng);
+    let v = rng::unit(rng);
+    let incident = scenario
+        .incidents
+        .iter()
+        .find(|i| i.domain == domain && (i.start_ms..i.end_ms).contains(&end_ms));
+    if let Some(incident) = incident
+        && u < incident.failure_rate
+    {
+        return Forced::Failed(incident.reason);
+    }
+    let mut acc = 0.0;
+    for (reason, p) in FailReason::ALL.into_iter().zip(scenario.failures) {
+        acc += p;
+        if v < acc {
+            return Forced::Failed(reason);
+        }
+    }
+    Forced::Complete
+}
+
+/// The path of rank `rank` for a type under `base` (`scheme://domain/prefix`).
+fn generated_path(base: &str, object_type: ObjectType, rank: u32) -> String {
+    let ext = EXTENSIONS[rank as usize % EXTENSIONS.len()];
+    match object_type {
+        ObjectType::File | ObjectType::IgnoreParams | ObjectType::Preload => {
+            format!("{base}/{}/{rank}.{ext}", rank / 100)
+        }
+        ObjectType::Directory => format!("{base}/d{rank}/"),
+        ObjectType::Regex => format!("{base}/d{rank}/.*\\.{ext}"),
+    }
+}

@@ -1,0 +1,144 @@
+//! Seeded random streams and the few distributions the simulator draws from.
+//!
+//! Every stream is a ChaCha8 generator whose seed is SHA-256 of the scenario seed and a label
+//! (`"arrivals:deploys"`, `"lifecycle:deploys"`, `"scripts"`, `"api"`), so adding a domain or a
+//! workload never shifts the draws of another workload's streams. Transcendental functions come
+//! from `libm` (a pure-Rust port of musl's), so a draw is the same on every platform.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+
+use crate::scenario::Dist;
+
+/// One independent random stream.
+pub type Stream = ChaCha8Rng;
+
+/// The stream named `label` under `seed`.
+pub fn stream(seed: u64, label: &str) -> Stream {
+    let mut hash = Sha256::new();
+    hash.update(b"cdnsim stream v1\0");
+    hash.update(seed.to_le_bytes());
+    hash.update(label.as_bytes());
+    ChaCha8Rng::from_seed(hash.finalize().into())
+}
+
+/// Uniform in `[0, 1)`.
+pub fn unit(rng: &mut Stream) -> f64 {
+    rng.random::<f64>()
+}
+
+/// Uniform integer in `min..=max`.
+pub fn between(rng: &mut Stream, min: u32, max: u32) -> u32 {
+    if min >= max { min } else { rng.random_range(min..=max) }
+}
+
+/// An exponential gap with mean `mean` (any unit).
+pub fn exponential(rng: &mut Stream, mean: f64) -> f64 {
+    // 1 - u is in (0, 1], so the logarithm is finite.
+    -libm::log(1.0 - unit(rng)) * mean
+}
+
+/// A standard normal draw (Box–Muller).
+fn normal(rng: &mut Stream) -> f64 {
+    let u1 = 1.0 - unit(rng);
+    let u2 = unit(rng);
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2)
+}
+
+/// z-score of the 95th percentile of a standard normal.
+const Z95: f64 = 1.644_853_626_951_472_2;
+
+/// A duration from `dist`, in whole milliseconds (never negative).
+pub fn duration_ms(rng: &mut Stream, dist: &Dist) -> i64 {
+    match *dist {
+        Dist::Fixed(ms) => ms,
+        Dist::Uniform { min_ms, max_ms } => {
+            if min_ms >= max_ms {
+                min_ms
+            } else {
+                rng.random_range(min_ms..=max_ms)
+            }
+        }
+        Dist::LogNormal { median_ms, p95_ms } => {
+            let mu = libm::log(median_ms as f64);
+            let sigma = libm::log(p95_ms as f64 / median_ms as f64) / Z95;
+            let x = libm::exp(mu + sigma * normal(rng));
+            (x.round() as i64).clamp(0, p95_ms.saturating_mul(4))
+        }
+    }
+}
+
+/// Zipf-distributed ranks `0..n` (rank 0 most popular): P(k) ∝ 1 / (k + 1)^s, drawn by
+/// binary search in a cumulative table (8 bytes per rank).
+#[derive(Debug, Clone)]
+pub struct Zipf {
+    cdf: Vec<f64>,
+}
+
+impl Zipf {
+    /// The distribution over `n >= 1` ranks with exponent `s >= 0`.
+    pub fn new(n: u32, s: f64) -> Zipf {
+        let mut total = 0.0;
+        let cdf = (1..=n.max(1))
+            .map(|k| {
+                total += 1.0 / libm::pow(f64::from(k), s);
+                total
+            })
+            .collect();
+        Zipf { cdf }
+    }
+
+    /// One rank.
+    pub fn sample(&self, rng: &mut Stream) -> u32 {
+        let total = self.cdf.last().copied().unwrap_or(1.0);
+        let x = unit(rng) * total;
+        let k = self.cdf.partition_point(|&c| c <= x);
+        k.min(self.cdf.len() - 1) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_reproducible_and_independent() {
+        let draws = |seed, label| {
+            let mut rng = stream(seed, label);
+            (0..4).map(|_| unit(&mut rng)).collect::<Vec<_>>()
+        };
+        assert_eq!(draws(1, "a"), draws(1, "a"));
+        assert_ne!(draws(1, "a"), draws(1, "b"));
+        assert_ne!(draws(1, "a"), draws(2, "a"));
+    }
+
+    #[test]
+    fn zipf_prefers_low_ranks_and_stays_in_range() {
+        let zipf = Zipf::new(100, 1.2);
+        let mut rng = stream(7, "zipf");
+        let mut counts = [0u32; 100];
+        for _ in 0..50_000 {
+            counts[zipf.sample(&mut rng) as usize] += 1;
+        }
+        assert!(counts[0] > counts[1] && counts[1] > counts[9] && counts[9] > counts[99]);
+        // P(rank 0) = 1 / H(100, 1.2) ≈ 0.264.
+        let p0 = f64::from(counts[0]) / 50_000.0;
+        assert!((p0 - 0.264).abs() < 0.01, "p0 = {p0}");
+    }
+
+    #[test]
+    fn durations_follow_their_distribution() {
+        let mut rng = stream(3, "d");
+        let uniform = Dist::Uniform { min_ms: 300_000, max_ms: 360_000 };
+        assert!((0..1000).all(|_| (300_000..=360_000).contains(&duration_ms(&mut rng, &uniform))));
+        let lognormal = Dist::LogNormal { median_ms: 600_000, p95_ms: 1_500_000 };
+        let mut xs: Vec<i64> = (0..20_001).map(|_| duration_ms(&mut rng, &lognormal)).collect();
+        xs.sort_unstable();
+        let (median, p95) = (xs[10_000], xs[19_000]);
+        assert!((median - 600_000).abs() < 30_000, "median {median}");
+        assert!((p95 - 1_500_000).abs() < 120_000, "p95 {p95}");
+        let mean: f64 = (0..20_000).map(|_| exponential(&mut rng, 10.0)).sum::<f64>() / 20_000.0;
+        assert!((mean - 10.0).abs() < 0.3, "mean {mean}");
+    }
+}
