@@ -47,7 +47,9 @@ pub fn is_valid_host(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         })
 }
 
@@ -74,7 +76,10 @@ pub fn normalize(raw: &str) -> Result<ObjectPath, PathError> {
     if !is_valid_host(&domain) {
         return Err(PathError::Host(text.to_owned()));
     }
-    Ok(ObjectPath { path: format!("{scheme}://{rest}"), domain })
+    Ok(ObjectPath {
+        path: format!("{scheme}://{rest}"),
+        domain,
+    })
 }
 
 #[cfg(test)]
@@ -84,20 +89,54 @@ mod tests {
     #[test]
     fn schemes_and_domains() {
         let ok = |raw: &str, path: &str, domain: &str| {
-            let want = ObjectPath { path: path.into(), domain: domain.into() };
+            let want = ObjectPath {
+                path: path.into(),
+                domain: domain.into(),
+            };
             assert_eq!(normalize(raw), Ok(want), "{raw}");
         };
-        ok("example.com/a.txt", "http://example.com/a.txt", "example.com");
-        ok("HTTPS://Example.COM/A.txt\r", "https://Example.COM/A.txt", "example.com");
-        ok("http://a.b.example.com", "http://a.b.example.com", "a.b.example.com");
+        ok(
+            "example.com/a.txt",
+            "http://example.com/a.txt",
+            "example.com",
+        );
+        ok(
+            "HTTPS://Example.COM/A.txt\r",
+            "https://Example.COM/A.txt",
+            "example.com",
+        );
+        ok(
+            "http://a.b.example.com",
+            "http://a.b.example.com",
+            "a.b.example.com",
+        );
         ok("http://x.com/a,b", "http://x.com/a,b", "x.com");
-        ok("http://x.com/img/.*\\.jpg", "http://x.com/img/.*\\.jpg", "x.com");
+        ok(
+            "http://x.com/img/.*\\.jpg",
+            "http://x.com/img/.*\\.jpg",
+            "x.com",
+        );
         assert_eq!(normalize("  "), Err(PathError::Empty));
-        assert!(matches!(normalize("ftp://x.com/a"), Err(PathError::Scheme(_))));
-        assert!(matches!(normalize("https://broken-path"), Err(PathError::Host(_))));
+        assert!(matches!(
+            normalize("ftp://x.com/a"),
+            Err(PathError::Scheme(_))
+        ));
+        assert!(matches!(
+            normalize("https://broken-path"),
+            Err(PathError::Host(_))
+        ));
         assert!(matches!(normalize("https:///a"), Err(PathError::Host(_))));
-        assert!(matches!(normalize("http://-x.com/"), Err(PathError::Host(_))));
-        assert!(matches!(normalize("http://x.com/a b"), Err(PathError::Characters(_))));
-        assert!(matches!(normalize(&"a".repeat(5000)), Err(PathError::TooLong)));
+        assert!(matches!(
+            normalize("http://-x.com/"),
+            Err(PathError::Host(_))
+        ));
+        assert!(matches!(
+            normalize("http://x.com/a b"),
+            Err(PathError::Characters(_))
+        ));
+        assert!(matches!(
+            normalize(&"a".repeat(5000)),
+            Err(PathError::TooLong)
+        ));
     }
 }

@@ -28,10 +28,17 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             w.rate_per_hour * active_h * f64::from(w.urls_min + w.urls_max) / 2.0
         })
         .sum::<f64>()
-        + scenario.scripts.iter().map(|s| s.paths.len() as f64).sum::<f64>()
+        + scenario
+            .scripts
+            .iter()
+            .map(|s| s.paths.len() as f64)
+            .sum::<f64>()
         + 0.0; // never print "-0"
-    let fingerprint: String =
-        scenario.fingerprint().iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint: String = scenario
+        .fingerprint()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     writeln!(
         out,
         "ok: {}: {} domains, {} workloads, {} incidents, {} scripts; {hours:.1} h from {}; \

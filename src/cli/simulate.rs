@@ -1,7 +1,7 @@
 //! `cdnsim simulate SCENARIO -o LOG`: run a scenario to its end into a log.
 //!
 //! The simulator runs on this thread and hands batches of events over a bounded
-//! crossbeam channel to a writer thread. The log is written to `LOG.partial` and renamed over
+//! crossbeam channel to a writer thread ([`crate::sim::simulate_to_log`]). The log is written to `LOG.partial` and renamed over
 //! `LOG` only once it is complete and synced, so an existing log is never lost to a failed run.
 
 // Wall-clock time here only measures the run for the progress bar and the summary; it never
@@ -15,16 +15,11 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{CliError, Outcome};
-use crate::event::{Event, FailReason, TimeMs};
-use crate::log::{Header, LogError, LogWriter};
+use crate::event::{FailReason, TimeMs};
+use crate::log::LogError;
 use crate::scenario::Scenario;
-use crate::sim::{Simulator, Stats};
+use crate::sim::{Stats, simulate_to_log};
 use crate::time::format_ms;
-
-/// Events per batch handed to the writer thread.
-const BATCH_EVENTS: usize = 8_192;
-/// Batches in flight between the threads.
-const CHANNEL_BATCHES: usize = 4;
 
 /// Run a scenario to its end (every lifecycle finished) into a log file.
 ///
@@ -54,9 +49,8 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let partial = partial_path(&args.output);
     // A partial file can only be left over from an interrupted run of ours.
     let _ = std::fs::remove_file(&partial);
-    let header = Header::new(scenario.fingerprint(), scenario.seed);
     let (seed, start_ms, duration_ms) = (scenario.seed, scenario.start_ms, scenario.duration_ms);
-    let result = simulate_into(scenario, &partial, header, progress_bar(args.quiet, duration_ms));
+    let result = simulate_into(scenario, &partial, progress_bar(args.quiet, duration_ms));
     let (stats, bytes) = match result {
         Ok(done) => done,
         Err(e) => {
@@ -99,56 +93,26 @@ fn progress_bar(quiet: bool, duration_ms: i64) -> Option<ProgressBar> {
 fn simulate_into(
     scenario: Scenario,
     path: &Path,
-    header: Header,
     bar: Option<ProgressBar>,
 ) -> Result<(Stats, u64), LogError> {
     let start_ms = scenario.start_ms;
-    let mut writer = LogWriter::create(path, header)?;
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<(TimeMs, Event)>>(CHANNEL_BATCHES);
-    let write_thread = std::thread::spawn(move || -> Result<LogWriter, LogError> {
-        for batch in rx {
-            for (at_ms, event) in &batch {
-                writer.append(*at_ms, event)?;
-            }
-        }
-        writer.sync()?;
-        Ok(writer)
-    });
-    let mut sim = Simulator::new(scenario);
     let began = Instant::now();
     let mut shown = false;
-    loop {
-        let mut batch = Vec::with_capacity(BATCH_EVENTS + 2_000);
-        let done = sim.advance_to(TimeMs::MAX, &mut batch, BATCH_EVENTS);
-        if !batch.is_empty() && tx.send(batch).is_err() {
-            break; // the writer stopped: its error is reported below
+    let stats = simulate_to_log(scenario, path, |stats| {
+        let Some(bar) = &bar else { return };
+        if !shown && began.elapsed() > Duration::from_secs(1) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            shown = true;
         }
-        if let Some(bar) = &bar {
-            if !shown && began.elapsed() > Duration::from_secs(1) {
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-                shown = true;
-            }
-            let virtual_ms = sim.stats().last_ms.unwrap_or(start_ms) - start_ms;
-            bar.set_position(u64::try_from(virtual_ms).unwrap_or(0));
-            bar.set_message(format!("{} events", sim.stats().events));
-        }
-        if done {
-            break;
-        }
-    }
-    drop(tx);
+        let virtual_ms = stats.last_ms.unwrap_or(start_ms) - start_ms;
+        bar.set_position(u64::try_from(virtual_ms).unwrap_or(0));
+        bar.set_message(format!("{} events", stats.events));
+    })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let writer = match write_thread.join() {
-        Ok(result) => result?,
-        Err(_) => {
-            let e = std::io::Error::other("the log writer thread panicked");
-            return Err(LogError::io(path, "write", e));
-        }
-    };
-    let bytes = std::fs::metadata(writer.path()).map(|m| m.len()).unwrap_or(0);
-    Ok((sim.stats().clone(), bytes))
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Ok((stats, bytes))
 }
 
 fn summary(
@@ -165,10 +129,18 @@ fn summary(
         .zip(stats.failed)
         .map(|(reason, n)| format!("{reason} {n}"))
         .collect();
-    let (first, last) = (stats.first_ms.unwrap_or(start_ms), stats.last_ms.unwrap_or(start_ms));
+    let (first, last) = (
+        stats.first_ms.unwrap_or(start_ms),
+        stats.last_ms.unwrap_or(start_ms),
+    );
     let span = humantime::format_duration(Duration::from_millis((last - first).max(0) as u64));
     let secs = wall.as_secs_f64();
-    writeln!(out, "simulated {} (seed {seed}) into {}", args.scenario.display(), args.output.display())?;
+    writeln!(
+        out,
+        "simulated {} (seed {seed}) into {}",
+        args.scenario.display(),
+        args.output.display()
+    )?;
     writeln!(
         out,
         "  rows     {} (completed {}, failed {}: {})",
@@ -178,7 +150,12 @@ fn summary(
         failed.join(", ")
     )?;
     writeln!(out, "  events   {} ({bytes} bytes)", stats.events)?;
-    writeln!(out, "  virtual  {} .. {} ({span})", format_ms(first), format_ms(last))?;
+    writeln!(
+        out,
+        "  virtual  {} .. {} ({span})",
+        format_ms(first),
+        format_ms(last)
+    )?;
     writeln!(
         out,
         "  wall     {secs:.3} s, {:.0} events/s",

@@ -262,8 +262,10 @@ pub const DEFAULT_TASK_ID_START: u64 = 15_000_000_000;
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Scenario::parse(path, &text)
     }
 
@@ -273,7 +275,10 @@ impl Scenario {
         let deserializer = toml::Deserializer::parse(text).map_err(|e| ctx.toml_error("", &e))?;
         let raw: RawScenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             // `Spanned` values show up as a private field name in the path: drop it.
-            let key = e.path().to_string().replace(".$__serde_spanned_private_value", "");
+            let key = e
+                .path()
+                .to_string()
+                .replace(".$__serde_spanned_private_value", "");
             ctx.toml_error(&key, e.inner())
         })?;
         Scenario::from_raw(&ctx, raw)
@@ -282,7 +287,10 @@ impl Scenario {
     /// Hash of everything but the seed: two logs with the same fingerprint come from the same
     /// scenario (the seed is in the log header beside it).
     pub fn fingerprint(&self) -> [u8; 32] {
-        let unseeded = Scenario { seed: 0, ..self.clone() };
+        let unseeded = Scenario {
+            seed: 0,
+            ..self.clone()
+        };
         // A tree of plain structs, numbers and strings always serialises.
         let json = serde_json::to_vec(&unseeded).unwrap_or_default();
         Sha256::digest(&json).into()
@@ -307,20 +315,26 @@ impl Scenario {
         let end_ms = start_ms + duration_ms;
         let domains = check_domains(ctx, &raw.domains)?;
         let find_domain = |name: &Spanned<String>, key: &str| {
-            domains.iter().position(|d| d.name == name.get_ref().to_ascii_lowercase()).ok_or_else(
-                || {
+            domains
+                .iter()
+                .position(|d| d.name == name.get_ref().to_ascii_lowercase())
+                .ok_or_else(|| {
                     let known: Vec<&str> = domains.iter().map(|d| d.name.as_str()).collect();
-                    let message =
-                        format!("unknown domain {:?}; the scenario's domains are {known:?}", name.get_ref());
+                    let message = format!(
+                        "unknown domain {:?}; the scenario's domains are {known:?}",
+                        name.get_ref()
+                    );
                     ctx.at(name.span(), key, &message)
-                },
-            )
+                })
         };
         let limits = check_limits(ctx, raw.limits)?;
         let mut workloads = Vec::with_capacity(raw.workloads.len());
         for (i, w) in raw.workloads.into_iter().enumerate() {
             let key = |field: &str| format!("workload[{i}].{field}");
-            if workloads.iter().any(|o: &Workload| o.name == *w.name.get_ref()) {
+            if workloads
+                .iter()
+                .any(|o: &Workload| o.name == *w.name.get_ref())
+            {
                 return Err(ctx.at(w.name.span(), &key("name"), "duplicate workload name"));
             }
             let arrival = match w.arrival.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
@@ -414,7 +428,8 @@ impl Scenario {
                 return Err(ctx.at(s.at.span(), &key("at"), message));
             }
             let object_type = s.object_type.map_or(ObjectType::File, |t| t.0);
-            let paths = check_script_paths(ctx, &s, &domains[domain].name, object_type, &limits, i)?;
+            let paths =
+                check_script_paths(ctx, &s, &domains[domain].name, object_type, &limits, i)?;
             let outcome = match (s.outcome.as_ref().map(|o| o.get_ref().as_str()), &s.reason) {
                 (None | Some("complete"), None) => Forced::Complete,
                 (Some("failed"), Some(reason)) => Forced::Failed(reason.get_ref().0),
@@ -491,7 +506,11 @@ impl Ctx<'_> {
             path: self.path.to_owned(),
             line,
             column,
-            key: if key.is_empty() { "(file)".to_owned() } else { key.to_owned() },
+            key: if key.is_empty() {
+                "(file)".to_owned()
+            } else {
+                key.to_owned()
+            },
             message: message.to_owned(),
             snippet,
         }
@@ -503,10 +522,7 @@ impl Ctx<'_> {
     }
 }
 
-fn check_domains(
-    ctx: &Ctx<'_>,
-    raw: &[raw::RawDomain],
-) -> Result<Vec<Domain>, ScenarioError> {
+fn check_domains(ctx: &Ctx<'_>, raw: &[raw::RawDomain]) -> Result<Vec<Domain>, ScenarioError> {
     if raw.is_empty() {
         return Err(ctx.at(0..0, "domain", "a scenario needs at least one [[domain]]"));
     }
@@ -572,7 +588,11 @@ fn check_count(
         return Err(ctx.at(raw.span(), key, "must be at least 1"));
     }
     if min > max {
-        return Err(ctx.at(raw.span(), key, &format!("min ({min}) is above max ({max})")));
+        return Err(ctx.at(
+            raw.span(),
+            key,
+            &format!("min ({min}) is above max ({max})"),
+        ));
     }
     Ok((min, max))
 }
@@ -601,12 +621,16 @@ fn check_dist(
     match raw.get_ref() {
         RawDistOrFixed::Fixed(ms) => Ok(Dist::Fixed(ms.0)),
         RawDistOrFixed::Dist(d) => match (d.min, d.max, d.median, d.p95) {
-            (Some(min), Some(max), None, None) if min <= max => {
-                Ok(Dist::Uniform { min_ms: min.0, max_ms: max.0 })
-            }
+            (Some(min), Some(max), None, None) if min <= max => Ok(Dist::Uniform {
+                min_ms: min.0,
+                max_ms: max.0,
+            }),
             (Some(min), Some(max), None, None) => bad(&format!("min ({min}) is above max ({max})")),
             (None, None, Some(median), Some(p95)) if median.0 > 0 && median <= p95 => {
-                Ok(Dist::LogNormal { median_ms: median.0, p95_ms: p95.0 })
+                Ok(Dist::LogNormal {
+                    median_ms: median.0,
+                    p95_ms: p95.0,
+                })
             }
             (None, None, Some(_), Some(_)) => bad("needs 0 < median <= p95"),
             _ => bad("write a duration, { min, max } or { median, p95 }"),
@@ -618,11 +642,20 @@ fn check_lifecycle(
     ctx: &Ctx<'_>,
     raw: Option<raw::RawLifecycle>,
 ) -> Result<Lifecycle, ScenarioError> {
-    let refresh = Dist::Uniform { min_ms: 300_000, max_ms: 360_000 };
-    let preload = Dist::Uniform { min_ms: 300_000, max_ms: 1_800_000 };
+    let refresh = Dist::Uniform {
+        min_ms: 300_000,
+        max_ms: 360_000,
+    };
+    let preload = Dist::Uniform {
+        min_ms: 300_000,
+        max_ms: 1_800_000,
+    };
     let Some(raw) = raw else {
         return Ok(Lifecycle {
-            queue_delay: Dist::Uniform { min_ms: 0, max_ms: 10_000 },
+            queue_delay: Dist::Uniform {
+                min_ms: 0,
+                max_ms: 10_000,
+            },
             processing: [refresh, refresh, refresh, refresh, preload],
             progress_steps: 4,
         });
@@ -631,21 +664,44 @@ fn check_lifecycle(
         ctx,
         raw.queue_delay.as_ref(),
         "lifecycle.queue_delay",
-        Dist::Uniform { min_ms: 0, max_ms: 10_000 },
+        Dist::Uniform {
+            min_ms: 0,
+            max_ms: 10_000,
+        },
     )?;
     let p = raw.processing.as_ref();
     let key = |t: ObjectType| format!("lifecycle.processing.{}", t.as_str());
     let processing = [
-        check_dist(ctx, p.and_then(|p| p.file.as_ref()), &key(ObjectType::File), refresh)?,
-        check_dist(ctx, p.and_then(|p| p.directory.as_ref()), &key(ObjectType::Directory), refresh)?,
-        check_dist(ctx, p.and_then(|p| p.regex.as_ref()), &key(ObjectType::Regex), refresh)?,
+        check_dist(
+            ctx,
+            p.and_then(|p| p.file.as_ref()),
+            &key(ObjectType::File),
+            refresh,
+        )?,
+        check_dist(
+            ctx,
+            p.and_then(|p| p.directory.as_ref()),
+            &key(ObjectType::Directory),
+            refresh,
+        )?,
+        check_dist(
+            ctx,
+            p.and_then(|p| p.regex.as_ref()),
+            &key(ObjectType::Regex),
+            refresh,
+        )?,
         check_dist(
             ctx,
             p.and_then(|p| p.ignore_params.as_ref()),
             &key(ObjectType::IgnoreParams),
             refresh,
         )?,
-        check_dist(ctx, p.and_then(|p| p.preload.as_ref()), &key(ObjectType::Preload), preload)?,
+        check_dist(
+            ctx,
+            p.and_then(|p| p.preload.as_ref()),
+            &key(ObjectType::Preload),
+            preload,
+        )?,
     ];
     let progress_steps = match raw.progress_steps {
         None => 4,
@@ -655,7 +711,11 @@ fn check_lifecycle(
             return Err(ctx.at(s.span(), "lifecycle.progress_steps", message));
         }
     };
-    Ok(Lifecycle { queue_delay, processing, progress_steps })
+    Ok(Lifecycle {
+        queue_delay,
+        processing,
+        progress_steps,
+    })
 }
 
 fn check_failures(
@@ -686,7 +746,11 @@ fn check_script_paths(
 ) -> Result<Vec<String>, ScenarioError> {
     let raw_paths = s.paths.get_ref();
     if raw_paths.is_empty() {
-        return Err(ctx.at(s.paths.span(), &format!("script[{i}].paths"), "needs at least one path"));
+        return Err(ctx.at(
+            s.paths.span(),
+            &format!("script[{i}].paths"),
+            "needs at least one path",
+        ));
     }
     let max = limits.per_request(object_type);
     if raw_paths.len() > max as usize {
@@ -701,10 +765,18 @@ fn check_script_paths(
     for (j, p) in raw_paths.iter().enumerate() {
         let key = format!("script[{i}].paths[{j}]");
         let text = p.get_ref();
-        let full = if text.starts_with('/') { format!("http://{domain}{text}") } else { text.clone() };
-        let parsed = objpath::normalize(&full).map_err(|e| ctx.at(p.span(), &key, &e.to_string()))?;
+        let full = if text.starts_with('/') {
+            format!("http://{domain}{text}")
+        } else {
+            text.clone()
+        };
+        let parsed =
+            objpath::normalize(&full).map_err(|e| ctx.at(p.span(), &key, &e.to_string()))?;
         if parsed.domain != domain {
-            let message = format!("the host {:?} is not the script's domain {domain:?}", parsed.domain);
+            let message = format!(
+                "the host {:?} is not the script's domain {domain:?}",
+                parsed.domain
+            );
             return Err(ctx.at(p.span(), &key, &message));
         }
         paths.push(parsed.path);
@@ -725,7 +797,11 @@ impl Limits {
 
     /// Rows that share one TaskId.
     pub fn rows_per_task(&self, object_type: ObjectType) -> u32 {
-        if object_type.is_preload() { self.rows_per_preload_task } else { self.rows_per_refresh_task }
+        if object_type.is_preload() {
+            self.rows_per_preload_task
+        } else {
+            self.rows_per_refresh_task
+        }
     }
 }
 

@@ -9,9 +9,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use super::values::{
-    Instant, Millis, NonNegative, Probability, ReasonName, TypeName,
-};
+use super::values::{Instant, Millis, NonNegative, Probability, ReasonName, TypeName};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,13 +83,15 @@ impl<'de> Deserialize<'de> for RawCount {
                 Ok(RawCount { min: n, max: n })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawCount, E> {
-                let n = u32::try_from(v)
-                    .map_err(|_| E::custom(format!("{v} is too large")))?;
+                let n = u32::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))?;
                 Ok(RawCount { min: n, max: n })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawCount, A::Error> {
                 let r = RawRange::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RawCount { min: r.min, max: r.max })
+                Ok(RawCount {
+                    min: r.min,
+                    max: r.max,
+                })
             }
         }
         d.deserialize_any(V)

@@ -10,7 +10,10 @@
 //! scenario and seed give the same events, in the same order, every time. Memory holds the
 //! queue (in-flight rows and one pending arrival per workload), never the history.
 
+mod record;
 pub mod rng;
+
+pub use record::{BATCH_EVENTS, simulate_to_log};
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -125,7 +128,11 @@ enum Plan {
     /// Drawn from the scenario's model using lifecycle stream `usize`.
     Model(usize),
     /// A scripted row: outcome and optional timings forced, the rest from the scripts' stream.
-    Forced { outcome: Forced, queue_delay_ms: Option<i64>, processing_ms: Option<i64> },
+    Forced {
+        outcome: Forced,
+        queue_delay_ms: Option<i64>,
+        processing_ms: Option<i64>,
+    },
 }
 
 /// A submission: rows of one domain and type.
@@ -173,7 +180,11 @@ impl Simulator {
         lifecycle.push(rng::stream(seed, "api"));
         let mut sim = Simulator {
             now_ms: scenario.start_ms,
-            batcher: Batcher { second: i64::MIN, open: BTreeMap::new(), next_id: scenario.task_id_start },
+            batcher: Batcher {
+                second: i64::MIN,
+                open: BTreeMap::new(),
+                next_id: scenario.task_id_start,
+            },
             scenario,
             queue: BinaryHeap::new(),
             order: 0,
@@ -212,6 +223,12 @@ impl Simulator {
         self.queue.is_empty()
     }
 
+    /// Actions waiting in the queue: in-flight lifecycle steps, one arrival per active
+    /// workload and the next script. This, not the scenario's length, bounds memory.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
     /// What has been emitted so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -219,27 +236,35 @@ impl Simulator {
 
     fn push(&mut self, at_ms: TimeMs, action: Action) {
         debug_assert!(at_ms >= self.now_ms, "scheduling into the past");
-        self.queue.push(Reverse(Pending { at_ms, order: self.order, action }));
+        self.queue.push(Reverse(Pending {
+            at_ms,
+            order: self.order,
+            action,
+        }));
         self.order += 1;
     }
 
     /// Emits, in order, the events of every action due at or before `until_ms`, appending them
-    /// to `out`. Stops early, between actions, once `out` holds `max_events` or more; returns
-    /// true when everything due by `until_ms` has been emitted.
+    /// to `out`. Stops early, between actions, once this call has appended `max_events` or
+    /// more (one action may add a submission's rows past it); returns true when everything
+    /// due by `until_ms` has been emitted.
     pub fn advance_to(
         &mut self,
         until_ms: TimeMs,
         out: &mut Vec<(TimeMs, Event)>,
         max_events: usize,
     ) -> bool {
+        let limit = out.len().saturating_add(max_events);
         while let Some(Reverse(next)) = self.queue.peek() {
             if next.at_ms > until_ms {
                 break;
             }
-            if out.len() >= max_events {
+            if out.len() >= limit {
                 return false;
             }
-            let Some(Reverse(due)) = self.queue.pop() else { break };
+            let Some(Reverse(due)) = self.queue.pop() else {
+                break;
+            };
             self.now_ms = due.at_ms;
             self.run(due.at_ms, due.action, out);
         }
@@ -304,7 +329,10 @@ impl Simulator {
         let spec = &self.scenario.workloads[w];
         let state = &mut self.workloads[w];
         let rng = &mut state.arrivals;
-        let domain_weights = spec.domains.iter().map(|&d| self.scenario.domains[d].weight);
+        let domain_weights = spec
+            .domains
+            .iter()
+            .map(|&d| self.scenario.domains[d].weight);
         let domain = spec.domains[pick(rng, domain_weights)];
         let object_type = ObjectType::ALL[pick(rng, spec.mix.iter().copied())];
         let cap = self.scenario.limits.per_request(object_type);
@@ -314,7 +342,11 @@ impl Simulator {
         let paths = (0..rows)
             .map(|_| generated_path(&base, object_type, state.zipf.sample(rng)))
             .collect();
-        Submission { domain, object_type, paths }
+        Submission {
+            domain,
+            object_type,
+            paths,
+        }
     }
 
     fn script(&mut self, i: usize, at_ms: TimeMs, out: &mut Vec<(TimeMs, Event)>) {
@@ -338,7 +370,11 @@ impl Simulator {
     /// Creates the rows of an API submission at the current time (the caller has advanced the
     /// simulator to it), emitting their `Created` events; returns the distinct TaskIds in
     /// order of first use. Lifecycles come from the scenario's model on the API's stream.
-    pub fn submit(&mut self, submission: &Submission, out: &mut Vec<(TimeMs, Event)>) -> Vec<TaskId> {
+    pub fn submit(
+        &mut self,
+        submission: &Submission,
+        out: &mut Vec<(TimeMs, Event)>,
+    ) -> Vec<TaskId> {
         let at_ms = self.now_ms;
         let api_stream = self.lifecycle.len() - 1;
         self.create_rows(at_ms, submission, Source::Api, Plan::Model(api_stream), out)
@@ -387,13 +423,25 @@ impl Simulator {
     }
 
     /// Draws a row's lifecycle and schedules it.
-    fn plan_row(&mut self, row: RowId, at_ms: TimeMs, domain: usize, object_type: ObjectType, plan: Plan) {
+    fn plan_row(
+        &mut self,
+        row: RowId,
+        at_ms: TimeMs,
+        domain: usize,
+        object_type: ObjectType,
+        plan: Plan,
+    ) {
         let model = &self.scenario.lifecycle;
         let (stream, forced) = match plan {
             Plan::Model(i) => (i, None),
-            Plan::Forced { outcome, queue_delay_ms, processing_ms } => {
-                (self.lifecycle.len() - 2, Some((outcome, queue_delay_ms, processing_ms)))
-            }
+            Plan::Forced {
+                outcome,
+                queue_delay_ms,
+                processing_ms,
+            } => (
+                self.lifecycle.len() - 2,
+                Some((outcome, queue_delay_ms, processing_ms)),
+            ),
         };
         let rng = &mut self.lifecycle[stream];
         let queue_ms = match forced.and_then(|f| f.1) {
