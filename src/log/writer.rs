@@ -42,6 +42,8 @@ pub struct LogWriter {
     buf: Vec<u8>,
     next_seq: u64,
     last_ms: Option<TimeMs>,
+    /// Bytes handed to the file so far (header included); buffered bytes come on top.
+    written: u64,
     poisoned: bool,
 }
 
@@ -58,7 +60,14 @@ impl LogWriter {
         file.sync_all()
             .map_err(|e| LogError::io(path, "sync header", e))?;
         sync_parent_dir(path)?;
-        Ok(LogWriter::new(file, path, header, 0, None))
+        Ok(LogWriter::new(
+            file,
+            path,
+            header,
+            0,
+            None,
+            super::HEADER_LEN as u64,
+        ))
     }
 
     /// Opens an existing log to append to it. A torn last record is cut off (with a warning
@@ -103,7 +112,14 @@ impl LogWriter {
             last_ms: summary.last_ms,
             cut,
         };
-        let writer = LogWriter::new(file, path, header, summary.records, summary.last_ms);
+        let writer = LogWriter::new(
+            file,
+            path,
+            header,
+            summary.records,
+            summary.last_ms,
+            summary.good_len,
+        );
         Ok((writer, recovery))
     }
 
@@ -113,6 +129,7 @@ impl LogWriter {
         header: Header,
         next_seq: u64,
         last_ms: Option<TimeMs>,
+        written: u64,
     ) -> LogWriter {
         LogWriter {
             file,
@@ -121,6 +138,7 @@ impl LogWriter {
             buf: Vec::with_capacity(WRITE_BUFFER_LEN + FRAME_HEADER_LEN + MAX_PAYLOAD_LEN),
             next_seq,
             last_ms,
+            written,
             poisoned: false,
         }
     }
@@ -138,6 +156,11 @@ impl LogWriter {
     /// Time of the last record appended.
     pub fn last_ms(&self) -> Option<TimeMs> {
         self.last_ms
+    }
+
+    /// Size of the log once buffered records are written, in bytes.
+    pub fn len_bytes(&self) -> u64 {
+        self.written + self.buf.len() as u64
     }
 
     /// The file being written.
@@ -210,6 +233,7 @@ impl LogWriter {
             self.poisoned = true;
             return Err(LogError::io(&self.path, "write", e));
         }
+        self.written += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
     }

@@ -30,9 +30,26 @@ const EXTENSIONS: [&str; 8] = ["js", "css", "png", "jpg", "html", "svg", "woff2"
 enum Action {
     Arrival(u32),
     Script(u32),
-    Progress(RowId, Process),
-    Complete(RowId),
-    Fail(RowId, FailReason),
+    /// The next step of the lifecycle planned in this slot of `Simulator::lifecycles`.
+    Step(u32),
+}
+
+/// One step of a row's lifecycle.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Progress(Process),
+    Complete,
+    Fail(FailReason),
+}
+
+/// The planned lifecycle of a row in flight. Only its next step waits in the queue, so the
+/// queue holds one entry per row in flight (not one per future event) and stays small enough
+/// for the cache.
+#[derive(Debug, Default)]
+struct RowPlan {
+    row: RowId,
+    steps: Vec<(TimeMs, Step)>,
+    next: usize,
 }
 
 #[derive(Debug)]
@@ -159,7 +176,11 @@ pub struct Simulator {
     /// Lifecycle streams: one per workload, then the scripts', then the API's.
     lifecycle: Vec<Stream>,
     stats: Stats,
-    plan_buf: Vec<(TimeMs, Action)>,
+    /// Lifecycles in flight, by slot; freed slots are reused (with their step buffers).
+    lifecycles: Vec<RowPlan>,
+    free_slots: Vec<u32>,
+    /// Scratch space for planning a row (kept to avoid an allocation per row).
+    fraction_buf: Vec<f64>,
 }
 
 impl Simulator {
@@ -192,7 +213,9 @@ impl Simulator {
             workloads,
             lifecycle,
             stats: Stats::default(),
-            plan_buf: Vec::new(),
+            lifecycles: Vec::new(),
+            free_slots: Vec::new(),
+            fraction_buf: Vec::new(),
         };
         for w in 0..sim.workloads.len() {
             sim.schedule_arrival(w);
@@ -278,17 +301,32 @@ impl Simulator {
         match action {
             Action::Arrival(w) => self.arrive(w as usize, at_ms, out),
             Action::Script(i) => self.script(i as usize, at_ms, out),
-            Action::Progress(row, process) => {
-                self.emit(out, at_ms, Event::Progressed { row, process });
-            }
-            Action::Complete(row) => {
+            Action::Step(slot) => self.step(slot, at_ms, out),
+        }
+    }
+
+    /// Emits the due step of the lifecycle in `slot` and schedules its next one.
+    fn step(&mut self, slot: u32, at_ms: TimeMs, out: &mut Vec<(TimeMs, Event)>) {
+        let plan = &mut self.lifecycles[slot as usize];
+        let row = plan.row;
+        let (_, step) = plan.steps[plan.next];
+        plan.next += 1;
+        let next_at = plan.steps.get(plan.next).map(|s| s.0);
+        let event = match step {
+            Step::Progress(process) => Event::Progressed { row, process },
+            Step::Complete => {
                 self.stats.completed += 1;
-                self.emit(out, at_ms, Event::Completed { row });
+                Event::Completed { row }
             }
-            Action::Fail(row, reason) => {
+            Step::Fail(reason) => {
                 self.stats.failed[reason as usize] += 1;
-                self.emit(out, at_ms, Event::Failed { row, reason });
+                Event::Failed { row, reason }
             }
+        };
+        self.emit(out, at_ms, event);
+        match next_at {
+            Some(next_at) => self.push(next_at, Action::Step(slot)),
+            None => self.free_slots.push(slot),
         }
     }
 
@@ -320,7 +358,7 @@ impl Simulator {
 
     fn arrive(&mut self, w: usize, at_ms: TimeMs, out: &mut Vec<(TimeMs, Event)>) {
         let submission = self.draw_submission(w);
-        self.create_rows(at_ms, &submission, Source::Scenario, Plan::Model(w), out);
+        self.create_rows(at_ms, submission, Source::Scenario, Plan::Model(w), out);
         self.schedule_arrival(w);
     }
 
@@ -361,7 +399,7 @@ impl Simulator {
             queue_delay_ms: script.queue_delay_ms,
             processing_ms: script.processing_ms,
         };
-        self.create_rows(at_ms, &submission, Source::Scenario, plan, out);
+        self.create_rows(at_ms, submission, Source::Scenario, plan, out);
         if let Some(next) = self.scenario.scripts.get(i + 1) {
             self.push(next.at_ms, Action::Script(i as u32 + 1));
         }
@@ -377,13 +415,19 @@ impl Simulator {
     ) -> Vec<TaskId> {
         let at_ms = self.now_ms;
         let api_stream = self.lifecycle.len() - 1;
-        self.create_rows(at_ms, submission, Source::Api, Plan::Model(api_stream), out)
+        self.create_rows(
+            at_ms,
+            submission.clone(),
+            Source::Api,
+            Plan::Model(api_stream),
+            out,
+        )
     }
 
     fn create_rows(
         &mut self,
         at_ms: TimeMs,
-        submission: &Submission,
+        submission: Submission,
         source: Source,
         plan: Plan,
         out: &mut Vec<(TimeMs, Event)>,
@@ -392,7 +436,7 @@ impl Simulator {
         let cap = self.scenario.limits.rows_per_task(object_type);
         let domain_name = self.scenario.domains[submission.domain].name.clone();
         let mut task_ids: Vec<TaskId> = Vec::new();
-        for path in &submission.paths {
+        for path in submission.paths {
             let task_id = self.batcher.assign(
                 at_ms,
                 submission.domain as u32,
@@ -409,7 +453,7 @@ impl Simulator {
                 row,
                 task_id,
                 domain: domain_name.clone(),
-                object_path: path.clone(),
+                object_path: path,
                 object_type,
                 source,
             };
@@ -455,7 +499,9 @@ impl Simulator {
         let start = at_ms + queue_ms.max(0);
         let end = start + processing_ms.max(0);
         let steps = model.progress_steps as usize;
-        let mut fractions: Vec<f64> = (1..steps).map(|_| rng::unit(rng)).collect();
+        let fractions = &mut self.fraction_buf;
+        fractions.clear();
+        fractions.extend((1..steps).map(|_| rng::unit(rng)));
         fractions.sort_by(f64::total_cmp);
         let outcome = match forced {
             Some((outcome, _, _)) => outcome,
@@ -465,23 +511,29 @@ impl Simulator {
             Forced::Complete => steps,
             Forced::Failed(_) => 1 + rng::between(rng, 0, (steps - 1) as u32) as usize,
         };
-        let plan_buf = &mut self.plan_buf;
-        plan_buf.clear();
-        plan_buf.push((start, Action::Progress(row, Process::ZERO)));
-        for &f in fractions.iter().take(kept - 1) {
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => {
+                self.lifecycles.push(RowPlan::default());
+                (self.lifecycles.len() - 1) as u32
+            }
+        };
+        let plan = &mut self.lifecycles[slot as usize];
+        plan.row = row;
+        plan.next = 0;
+        plan.steps.clear();
+        plan.steps.push((start, Step::Progress(Process::ZERO)));
+        for &f in self.fraction_buf.iter().take(kept - 1) {
             let bp = (f * 10_000.0).round().clamp(1.0, 9_999.0) as u16;
             let process = Process::from_basis_points(bp).unwrap_or(Process::ZERO);
             let at = start + (f * processing_ms.max(0) as f64).floor() as TimeMs;
-            plan_buf.push((at, Action::Progress(row, process)));
+            plan.steps.push((at, Step::Progress(process)));
         }
-        plan_buf.push(match outcome {
-            Forced::Complete => (end, Action::Complete(row)),
-            Forced::Failed(reason) => (end, Action::Fail(row, reason)),
+        plan.steps.push(match outcome {
+            Forced::Complete => (end, Step::Complete),
+            Forced::Failed(reason) => (end, Step::Fail(reason)),
         });
-        for i in 0..self.plan_buf.len() {
-            let (at, action) = self.plan_buf[i];
-            self.push(at, action);
-        }
+        self.push(start, Action::Step(slot));
     }
 }
 

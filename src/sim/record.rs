@@ -13,6 +13,9 @@ use super::{Simulator, Stats};
 pub const BATCH_EVENTS: usize = 8_192;
 /// Batches in flight between the threads.
 const CHANNEL_BATCHES: usize = 4;
+/// The writer syncs after this many bytes, so that the disk works while the simulator runs
+/// instead of all at the end.
+const SYNC_EVERY_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Simulates `scenario` until every lifecycle has finished, writing a new log at `path` (which
 /// must not exist) and syncing it. `on_batch` sees the stats after each batch (for progress).
@@ -26,9 +29,14 @@ pub fn simulate_to_log(
     let mut writer = LogWriter::create(path, header)?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<(TimeMs, Event)>>(CHANNEL_BATCHES);
     let write_thread = std::thread::spawn(move || -> Result<(), LogError> {
+        let mut synced = 0;
         for batch in rx {
             for (at_ms, event) in &batch {
                 writer.append(*at_ms, event)?;
+            }
+            if writer.len_bytes() - synced >= SYNC_EVERY_BYTES {
+                writer.sync()?;
+                synced = writer.len_bytes();
             }
         }
         writer.sync()
