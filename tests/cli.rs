@@ -229,3 +229,92 @@ fn every_command_has_help() {
         );
     }
 }
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn simulate_is_deterministic_and_summarises() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b, c) = (
+        path_in(&dir, "a.cdnlog"),
+        path_in(&dir, "b.cdnlog"),
+        path_in(&dir, "c.cdnlog"),
+    );
+    let quickstart = scenario("quickstart.toml");
+    let output = cdnsim(&["simulate", &quickstart, "-o", p(&a), "--quiet"]);
+    expect_exit(&output, 0, "");
+    let summary = text(&output.stdout);
+    for want in [
+        "simulated ",
+        "rows ",
+        "events ",
+        "virtual ",
+        "wall ",
+        "events/s",
+        "completed ",
+    ] {
+        assert!(summary.contains(want), "{want:?} missing from\n{summary}");
+    }
+    expect_exit(
+        &cdnsim(&["simulate", &quickstart, "-o", p(&b), "--quiet"]),
+        0,
+        "",
+    );
+    expect_exit(&cdnsim(&["diff", p(&a), p(&b)]), 0, "");
+    expect_exit(&cdnsim(&["verify", p(&a)]), 0, "");
+    expect_exit(
+        &cdnsim(&[
+            "simulate",
+            &quickstart,
+            "-o",
+            p(&c),
+            "--seed",
+            "7",
+            "--quiet",
+        ]),
+        0,
+        "",
+    );
+    let output = cdnsim(&["diff", p(&a), p(&c)]);
+    expect_exit(&output, 1, "");
+    assert!(text(&output.stdout).starts_with("headers differ: seed 42 vs 7"));
+    // Simulating over an existing log replaces it whole.
+    expect_exit(
+        &cdnsim(&["simulate", &quickstart, "-o", p(&c), "--quiet"]),
+        0,
+        "",
+    );
+    expect_exit(&cdnsim(&["diff", p(&a), p(&c)]), 0, "");
+}
+
+#[test]
+fn a_bad_scenario_leaves_an_existing_log_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = path_in(&dir, "keep.cdnlog");
+    write_log(&log, 1, &small_history());
+    let before = fs::read(&log).expect("read");
+    let bad = path_in(&dir, "bad.toml");
+    fs::write(&bad, "seed = 1\nstart = \"2026-11-01T00:00:00Z\"\nduration = \"1d\"\n[[domain]]\nname = \"a.example.com\"\nweight = -1\n")
+        .expect("write");
+    let output = cdnsim(&["simulate", p(&bad), "-o", p(&log)]);
+    expect_exit(
+        &output,
+        2,
+        "bad.toml:6:10: domain[0].weight: must be a number >= 0, got -1",
+    );
+    assert_eq!(fs::read(&log).expect("read"), before);
+    expect_exit(&cdnsim(&["check", p(&bad)]), 2, "domain[0].weight");
+    let output = cdnsim(&["check", &scenario("ci-replay.toml")]);
+    expect_exit(&output, 0, "");
+    assert!(
+        text(&output.stdout).starts_with("ok: "),
+        "{}",
+        text(&output.stdout)
+    );
+}

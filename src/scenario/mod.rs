@@ -428,8 +428,7 @@ impl Scenario {
                 return Err(ctx.at(s.at.span(), &key("at"), message));
             }
             let object_type = s.object_type.map_or(ObjectType::File, |t| t.0);
-            let paths =
-                check_script_paths(ctx, &s, &domains[domain].name, object_type, &limits, i)?;
+            let paths = check_script_paths(ctx, &s, &domains[domain], object_type, &limits, i)?;
             let outcome = match (s.outcome.as_ref().map(|o| o.get_ref().as_str()), &s.reason) {
                 (None | Some("complete"), None) => Forced::Complete,
                 (Some("failed"), Some(reason)) => Forced::Failed(reason.get_ref().0),
@@ -739,7 +738,7 @@ fn check_failures(
 fn check_script_paths(
     ctx: &Ctx<'_>,
     s: &raw::RawScript,
-    domain: &str,
+    domain: &Domain,
     object_type: ObjectType,
     limits: &Limits,
     i: usize,
@@ -765,17 +764,16 @@ fn check_script_paths(
     for (j, p) in raw_paths.iter().enumerate() {
         let key = format!("script[{i}].paths[{j}]");
         let text = p.get_ref();
-        let full = if text.starts_with('/') {
-            format!("http://{domain}{text}")
-        } else {
-            text.clone()
+        let full = match text.starts_with('/') {
+            true => format!("{}://{}{text}", domain.scheme, domain.name),
+            false => text.clone(),
         };
         let parsed =
             objpath::normalize(&full).map_err(|e| ctx.at(p.span(), &key, &e.to_string()))?;
-        if parsed.domain != domain {
+        if parsed.domain != domain.name {
             let message = format!(
-                "the host {:?} is not the script's domain {domain:?}",
-                parsed.domain
+                "the host {:?} is not the script's domain {:?}",
+                parsed.domain, domain.name
             );
             return Err(ctx.at(p.span(), &key, &message));
         }
