@@ -8,6 +8,10 @@
 //! - [`log`]: the append-only log — header, framed records, the bincode [`log::codec`],
 //!   [`log::LogWriter`] (buffered, flush/sync, torn-tail recovery), [`log::Records`] (streaming
 //!   reader) and [`log::LogFile`] (sparse index, seek by seq or time).
+//! - [`scenario`]: scenario files → validated [`scenario::Scenario`].
+//! - [`sim`]: the deterministic discrete-event simulator and `simulate_to_log`.
+//! - [`objpath`]: submitted object paths (scheme, domain).
+//! - [`api`]: query parameters, validation order and error codes of the CDN API.
 //! - [`dump`]: the JSON-lines view of events.
 //! - [`time`]: rendering and parsing virtual time.
 //! - [`cli`]: the `cdnsim` subcommands; `src/bin/cdnsim.rs` is a thin wrapper.
@@ -16,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod cli;
 pub mod dump;
 pub mod event;
