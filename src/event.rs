@@ -154,8 +154,21 @@ impl fmt::Display for FailReason {
 }
 
 /// Progress of a row in hundredths of a percent: `0..=10_000`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode)]
 pub struct Process(u16);
+
+/// Decoding checks the range, so a log can never hold a process above 100%.
+impl<Context> Decode<Context> for Process {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        decoder: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        let bp = u16::decode(decoder)?;
+        Process::from_basis_points(bp).ok_or_else(|| {
+            bincode::error::DecodeError::OtherString(format!("process {bp} is above 10000"))
+        })
+    }
+}
+bincode::impl_borrow_decode!(Process);
 
 impl Process {
     /// 0%.

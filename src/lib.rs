@@ -26,6 +26,7 @@ pub mod dump;
 pub mod event;
 pub mod log;
 pub mod objpath;
+pub mod projection;
 pub mod scenario;
 pub mod sim;
 pub mod time;

@@ -341,7 +341,11 @@ fn bad_files_get_clear_errors_and_stay_untouched() {
     check(b"{\"seq\":0}\n", "does not start with the magic bytes");
     check(&good[..20], "header is cut short (20 of 56 bytes)");
     let mut future = good.clone();
-    future[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let newer = Header {
+        format_version: FORMAT_VERSION + 1,
+        ..Header::new([7; 32], 1)
+    };
+    future[..HEADER_LEN].copy_from_slice(&newer.to_bytes());
     check(
         &future,
         "log format version 2 is newer than this cdnsim supports (1)",
@@ -385,6 +389,34 @@ fn bad_files_get_clear_errors_and_stay_untouched() {
             .contains("impossible record length 4294967295"),
         "{err}"
     );
+}
+
+#[test]
+fn a_long_zero_filled_tail_is_torn_and_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = path_in(&dir, "a.cdnlog");
+    write_log(&path, 1, &small_history());
+    let good = fs::read(&path).expect("read");
+    let mut zeroed = good.clone();
+    zeroed.resize(good.len() + 300_000, 0);
+    fs::write(&path, &zeroed).expect("write");
+    let err = Records::open(&path)
+        .expect("open")
+        .find_map(Result::err)
+        .expect("damage");
+    assert!(
+        matches!(err, LogError::TornTail { bytes: 300_000, .. }),
+        "{err}"
+    );
+    let (_, recovery) = LogWriter::open_append(&path).expect("recovers");
+    assert_eq!(recovery.cut, Some((good.len() as u64, 300_000)));
+    assert_eq!(fs::read(&path).expect("read"), good);
+    // One non-zero byte far into the tail makes it corruption: nothing is cut.
+    zeroed[good.len() + 200_000] = 1;
+    fs::write(&path, &zeroed).expect("write");
+    let err = LogWriter::open_append(&path).expect_err("corrupt");
+    assert!(matches!(err, LogError::Corrupt { .. }), "{err}");
+    assert_eq!(fs::read(&path).expect("read"), zeroed);
 }
 
 #[test]

@@ -85,6 +85,38 @@ fn out_of_range_values() {
 }
 
 #[test]
+fn bounds_that_keep_a_run_finite() {
+    bad(
+        "[[workload]]\nname = \"w\"\nrate_per_hour = 1e12\n",
+        "bad.toml:8:8: workload[0].rate_per_hour: at most 1000000 submissions per hour",
+    );
+    bad(
+        "[[workload]]\nname = \"w\"\nrate_per_hour = 1\nurls_per_submission = 3000000000\n",
+        "bad.toml:10:23: workload[0].urls_per_submission: at most 100000",
+    );
+    bad(
+        "[lifecycle]\nqueue_delay = \"200 years\"\n",
+        "bad.toml:8:15: lifecycle.queue_delay: duration \"200 years\" is over 100 years",
+    );
+    bad(
+        "[[workload]]\nname = \"w\"\nrate_per_hour = 1\nstart = \"2026-11-05T00:00:00Z\"\n",
+        "bad.toml:10:9: workload[0].start: must be inside the scenario",
+    );
+    bad(
+        "[[workload]]\nname = \"w\"\nrate_per_hour = 1\nend = \"2026-11-09T00:00:00Z\"\n",
+        "bad.toml:10:7: workload[0].end: must be inside the scenario",
+    );
+    bad(
+        "[[script]]\nat = \"2026-11-01T10:00:00Z\"\ndomain = \"a.example.com\"\ntype = \"directory\"\npaths = [\"/img\"]\n",
+        "bad.toml:11:10: script[0].paths[0]: a directory path must end with '/'",
+    );
+    bad(
+        "[[workload]]\nname = \"w\"\nrate_per_hour = 1\npaths = { prefix = \"/a?b\" }\n",
+        "bad.toml:10:20: workload[0].paths.prefix: must be empty or start with '/'",
+    );
+}
+
+#[test]
 fn times_and_durations() {
     let text = "seed = 1\nstart = \"yesterday\"\nduration = \"1d\"\n";
     let e = Scenario::parse(Path::new("t.toml"), text).expect_err("bad time");

@@ -15,17 +15,29 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400 `InvalidTaskId.Malformed`.
     pub fn task_id_malformed() -> ApiError {
-        ApiError::new(400, "InvalidTaskId.Malformed", "The specified TaskId is invalid.")
+        ApiError::new(
+            400,
+            "InvalidTaskId.Malformed",
+            "The specified TaskId is invalid.",
+        )
     }
 
     /// 400 `InvalidObjectPath.Malformed`.
     pub fn object_path_malformed() -> ApiError {
-        ApiError::new(400, "InvalidObjectPath.Malformed", "The specified ObjectPath is invalid.")
+        ApiError::new(
+            400,
+            "InvalidObjectPath.Malformed",
+            "The specified ObjectPath is invalid.",
+        )
     }
 
     /// 400 `InvalidObjectType.ValueNotSupported`.
@@ -39,7 +51,11 @@ impl ApiError {
 
     /// 400 `InvalidStatus.ValueNotSupported`.
     pub fn status_not_supported() -> ApiError {
-        ApiError::new(400, "InvalidStatus.ValueNotSupported", "The specified Status is not supported.")
+        ApiError::new(
+            400,
+            "InvalidStatus.ValueNotSupported",
+            "The specified Status is not supported.",
+        )
     }
 
     /// 400 `MissingParameter.ObjectType`.
@@ -53,17 +69,29 @@ impl ApiError {
 
     /// 400 `InvalidStartTime.Malformed`.
     pub fn start_time_malformed() -> ApiError {
-        ApiError::new(400, "InvalidStartTime.Malformed", "The specified StartTime is invalid.")
+        ApiError::new(
+            400,
+            "InvalidStartTime.Malformed",
+            "The specified StartTime is invalid.",
+        )
     }
 
     /// 400 `InvalidEndTime.Malformed`.
     pub fn end_time_malformed() -> ApiError {
-        ApiError::new(400, "InvalidEndTime.Malformed", "The specified EndTime is invalid.")
+        ApiError::new(
+            400,
+            "InvalidEndTime.Malformed",
+            "The specified EndTime is invalid.",
+        )
     }
 
     /// 400 `MissingTimeParameter`.
     pub fn missing_time_parameter() -> ApiError {
-        ApiError::new(400, "MissingTimeParameter", "The StartTime and EndTime must be both specified.")
+        ApiError::new(
+            400,
+            "MissingTimeParameter",
+            "The StartTime and EndTime must be both specified.",
+        )
     }
 
     /// 400 `InvalidEndTime.Mismatch`.
@@ -77,7 +105,11 @@ impl ApiError {
 
     /// 400 `InvalidTime`.
     pub fn invalid_time() -> ApiError {
-        ApiError::new(400, "InvalidTime", "The query time cannot exceed the last 3 days.")
+        ApiError::new(
+            400,
+            "InvalidTime",
+            "The query time cannot exceed the last 3 days.",
+        )
     }
 
     /// 400 `InvalidParameter.PageSize`.
@@ -105,6 +137,10 @@ impl ApiError {
 
     /// 400 `InvalidTaskId` (more TaskIds than allowed).
     pub fn too_many_task_ids(max: u32) -> ApiError {
-        ApiError::new(400, "InvalidTaskId", format!("The maximum number of taskIds is {max}."))
+        ApiError::new(
+            400,
+            "InvalidTaskId",
+            format!("The maximum number of taskIds is {max}."),
+        )
     }
 }

@@ -18,13 +18,21 @@ pub struct Params(pub Vec<(String, String)>);
 impl Params {
     /// The value of `name`, if present and not empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Params {
-        Params(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Params(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 
@@ -79,7 +87,8 @@ pub fn parse_api_time(text: &str) -> Option<TimeMs> {
 }
 
 fn parse_task_id(text: &str) -> Result<TaskId, ApiError> {
-    text.parse::<TaskId>().map_err(|_| ApiError::task_id_malformed())
+    text.parse::<TaskId>()
+        .map_err(|_| ApiError::task_id_malformed())
 }
 
 fn parse_page(text: Option<&str>, default: u32, max: u32) -> Option<u32> {
@@ -91,13 +100,20 @@ fn parse_page(text: Option<&str>, default: u32, max: u32) -> Option<u32> {
 
 impl DescribeQuery {
     /// Checks DescribeRefreshTasks parameters as of `at_ms`.
-    pub fn parse(params: &Params, at_ms: TimeMs, limits: &Limits) -> Result<DescribeQuery, ApiError> {
+    pub fn parse(
+        params: &Params,
+        at_ms: TimeMs,
+        limits: &Limits,
+    ) -> Result<DescribeQuery, ApiError> {
         let task_id = params.get("TaskId").map(parse_task_id).transpose()?;
         let object_path = match params.get("ObjectPath") {
             None => None,
             Some(p) => {
-                let has_scheme = p.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"))
-                    || p.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+                let has_scheme = p
+                    .get(..7)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+                    || p.get(..8)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
                 if !has_scheme || objpath::normalize(p).is_err() {
                     return Err(ApiError::object_path_malformed());
                 }
@@ -193,7 +209,11 @@ impl ByIdQuery {
                 task_ids.push(id);
             }
         }
-        Ok(ByIdQuery { at_ms, task_ids, window_ms: (at_ms - limits.history_ms, at_ms) })
+        Ok(ByIdQuery {
+            at_ms,
+            task_ids,
+            window_ms: (at_ms - limits.history_ms, at_ms),
+        })
     }
 }
 
@@ -219,19 +239,64 @@ mod tests {
     fn every_validation_error_with_its_status() {
         fails(&[("TaskId", "12a")], "InvalidTaskId.Malformed");
         fails(&[("TaskId", "-1")], "InvalidTaskId.Malformed");
-        fails(&[("ObjectPath", "example.com/a")], "InvalidObjectPath.Malformed");
-        fails(&[("ObjectPath", "https://broken-path")], "InvalidObjectPath.Malformed");
-        fails(&[("ObjectType", "folder")], "InvalidObjectType.ValueNotSupported");
-        fails(&[("ObjectType", "file"), ("Status", "Done")], "InvalidStatus.ValueNotSupported");
-        fails(&[("Status", "Pending"), ("ObjectType", "file")], "InvalidStatus.ValueNotSupported");
+        fails(
+            &[("ObjectPath", "example.com/a")],
+            "InvalidObjectPath.Malformed",
+        );
+        fails(
+            &[("ObjectPath", "https://broken-path")],
+            "InvalidObjectPath.Malformed",
+        );
+        fails(
+            &[("ObjectType", "folder")],
+            "InvalidObjectType.ValueNotSupported",
+        );
+        fails(
+            &[("ObjectType", "file"), ("Status", "Done")],
+            "InvalidStatus.ValueNotSupported",
+        );
+        fails(
+            &[("Status", "Pending"), ("ObjectType", "file")],
+            "InvalidStatus.ValueNotSupported",
+        );
         fails(&[("DomainName", "a.com")], "MissingParameter.ObjectType");
         fails(&[("Status", "Complete")], "MissingParameter.ObjectType");
-        fails(&[("StartTime", "2025-11-28 10:00:00"), ("EndTime", "2025-11-28T11:00:00Z")], "InvalidStartTime.Malformed");
-        fails(&[("StartTime", "2025-11-28T10:00:00Z"), ("EndTime", "tomorrow")], "InvalidEndTime.Malformed");
-        fails(&[("StartTime", "2025-11-28T10:00:00Z")], "MissingTimeParameter");
-        fails(&[("EndTime", "2025-11-28T10:00:00Z")], "MissingTimeParameter");
-        fails(&[("StartTime", "2025-11-28T10:00:01Z"), ("EndTime", "2025-11-28T10:00:00Z")], "InvalidEndTime.Mismatch");
-        fails(&[("StartTime", "2025-11-25T11:59:59Z"), ("EndTime", "2025-11-28T10:00:00Z")], "InvalidTime");
+        fails(
+            &[
+                ("StartTime", "2025-11-28 10:00:00"),
+                ("EndTime", "2025-11-28T11:00:00Z"),
+            ],
+            "InvalidStartTime.Malformed",
+        );
+        fails(
+            &[
+                ("StartTime", "2025-11-28T10:00:00Z"),
+                ("EndTime", "tomorrow"),
+            ],
+            "InvalidEndTime.Malformed",
+        );
+        fails(
+            &[("StartTime", "2025-11-28T10:00:00Z")],
+            "MissingTimeParameter",
+        );
+        fails(
+            &[("EndTime", "2025-11-28T10:00:00Z")],
+            "MissingTimeParameter",
+        );
+        fails(
+            &[
+                ("StartTime", "2025-11-28T10:00:01Z"),
+                ("EndTime", "2025-11-28T10:00:00Z"),
+            ],
+            "InvalidEndTime.Mismatch",
+        );
+        fails(
+            &[
+                ("StartTime", "2025-11-25T11:59:59Z"),
+                ("EndTime", "2025-11-28T10:00:00Z"),
+            ],
+            "InvalidTime",
+        );
         for bad in ["0", "101", "ten", "-5", "2.5"] {
             fails(&[("PageSize", bad)], "InvalidParameter.PageSize");
         }
@@ -242,14 +307,45 @@ mod tests {
 
     #[test]
     fn the_first_failing_rule_answers() {
-        fails(&[("TaskId", "x"), ("ObjectType", "folder"), ("PageSize", "0")], "InvalidTaskId.Malformed");
-        fails(&[("ObjectType", "folder"), ("Status", "x")], "InvalidObjectType.ValueNotSupported");
-        fails(&[("Status", "x"), ("DomainName", "a.com")], "InvalidStatus.ValueNotSupported");
-        fails(&[("DomainName", "a.com"), ("StartTime", "bad")], "MissingParameter.ObjectType");
-        fails(&[("StartTime", "bad"), ("PageSize", "0")], "InvalidStartTime.Malformed");
-        fails(&[("StartTime", "2020-01-01T00:00:00Z"), ("EndTime", "2019-01-01T00:00:00Z")], "InvalidEndTime.Mismatch");
-        fails(&[("StartTime", "2020-01-01T00:00:00Z"), ("EndTime", "2020-01-02T00:00:00Z"), ("PageSize", "0")], "InvalidTime");
-        fails(&[("PageSize", "0"), ("PageNumber", "0")], "InvalidParameter.PageSize");
+        fails(
+            &[("TaskId", "x"), ("ObjectType", "folder"), ("PageSize", "0")],
+            "InvalidTaskId.Malformed",
+        );
+        fails(
+            &[("ObjectType", "folder"), ("Status", "x")],
+            "InvalidObjectType.ValueNotSupported",
+        );
+        fails(
+            &[("Status", "x"), ("DomainName", "a.com")],
+            "InvalidStatus.ValueNotSupported",
+        );
+        fails(
+            &[("DomainName", "a.com"), ("StartTime", "bad")],
+            "MissingParameter.ObjectType",
+        );
+        fails(
+            &[("StartTime", "bad"), ("PageSize", "0")],
+            "InvalidStartTime.Malformed",
+        );
+        fails(
+            &[
+                ("StartTime", "2020-01-01T00:00:00Z"),
+                ("EndTime", "2019-01-01T00:00:00Z"),
+            ],
+            "InvalidEndTime.Mismatch",
+        );
+        fails(
+            &[
+                ("StartTime", "2020-01-01T00:00:00Z"),
+                ("EndTime", "2020-01-02T00:00:00Z"),
+                ("PageSize", "0"),
+            ],
+            "InvalidTime",
+        );
+        fails(
+            &[("PageSize", "0"), ("PageNumber", "0")],
+            "InvalidParameter.PageSize",
+        );
     }
 
     #[test]
@@ -258,25 +354,57 @@ mod tests {
         assert_eq!((q.page_number, q.page_size), (1, 20));
         assert_eq!(q.window_ms, (NOW - 3 * 86_400_000, NOW));
         // StartTime = EndTime is a one-second window; an EndTime after now is now.
-        let q = check(&[("StartTime", "2025-11-28T10:00:00Z"), ("EndTime", "2025-11-28T10:00:00Z")]).expect("valid");
+        let q = check(&[
+            ("StartTime", "2025-11-28T10:00:00Z"),
+            ("EndTime", "2025-11-28T10:00:00Z"),
+        ])
+        .expect("valid");
         assert_eq!(q.window_ms.0, q.window_ms.1);
-        let q = check(&[("StartTime", "2025-11-28T10:00:00Z"), ("EndTime", "2030-01-01T00:00:00Z")]).expect("valid");
+        let q = check(&[
+            ("StartTime", "2025-11-28T10:00:00Z"),
+            ("EndTime", "2030-01-01T00:00:00Z"),
+        ])
+        .expect("valid");
         assert_eq!(q.window_ms.1, NOW);
-        let q = check(&[("ObjectType", "IGNOREPARAMS"), ("Status", "refreshing"), ("TaskId", "")]).expect("valid");
-        assert_eq!(q.object_type, Some(TypeFilter::Is(ObjectType::IgnoreParams)));
-        assert_eq!((q.status, q.task_id), (Some(StatusFilter::Refreshing), None));
+        let q = check(&[
+            ("ObjectType", "IGNOREPARAMS"),
+            ("Status", "refreshing"),
+            ("TaskId", ""),
+        ])
+        .expect("valid");
+        assert_eq!(
+            q.object_type,
+            Some(TypeFilter::Is(ObjectType::IgnoreParams))
+        );
+        assert_eq!(
+            (q.status, q.task_id),
+            (Some(StatusFilter::Refreshing), None)
+        );
         let q = check(&[("ObjectType", "block"), ("DomainName", "A.com")]).expect("valid");
-        assert_eq!((q.object_type, q.domain.as_deref()), (Some(TypeFilter::Blocking), Some("a.com")));
+        assert_eq!(
+            (q.object_type, q.domain.as_deref()),
+            (Some(TypeFilter::Blocking), Some("a.com"))
+        );
     }
 
     #[test]
     fn by_id_limits() {
         let limits = Limits::default();
-        let parse = |text: &str| ByIdQuery::parse(&[("TaskId", text)].into_iter().collect(), NOW, &limits);
+        let parse =
+            |text: &str| ByIdQuery::parse(&[("TaskId", text)].into_iter().collect(), NOW, &limits);
         assert_eq!(parse("1,2, 2,3").map(|q| q.task_ids.len()), Ok(3));
-        assert_eq!(parse("1,2,3,4,5,6,7,8,9,10,11").map_err(|e| e.code), Err("InvalidTaskId"));
-        assert_eq!(parse("1,x").map_err(|e| e.code), Err("InvalidTaskId.Malformed"));
+        assert_eq!(
+            parse("1,2,3,4,5,6,7,8,9,10,11").map_err(|e| e.code),
+            Err("InvalidTaskId")
+        );
+        assert_eq!(
+            parse("1,x").map_err(|e| e.code),
+            Err("InvalidTaskId.Malformed")
+        );
         let none = ByIdQuery::parse(&Params::default(), NOW, &limits);
-        assert_eq!(none.map_err(|e| (e.status, e.code)), Err((400, "MissingTaskId")));
+        assert_eq!(
+            none.map_err(|e| (e.status, e.code)),
+            Err((400, "MissingTaskId"))
+        );
     }
 }

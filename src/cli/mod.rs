@@ -74,9 +74,9 @@ pub fn run(cli: Cli) -> Outcome {
     let flushed = out.flush();
     match (result, flushed) {
         (Ok(outcome), Ok(())) => outcome,
-        (Err(CliError::Io(e)), _) | (Ok(_), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
-            Outcome::Ok
-        }
+        // A reader that closed early (`| head`) is not an error; the outcome stands.
+        (Ok(outcome), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => outcome,
+        (Err(CliError::Io(e)), _) if e.kind() == io::ErrorKind::BrokenPipe => Outcome::Ok,
         (Err(e), _) => {
             eprintln!("error: {e}");
             e.outcome()

@@ -58,8 +58,11 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             return Err(e.into());
         }
     };
-    std::fs::rename(&partial, &args.output)
-        .map_err(|e| LogError::io(&args.output, "rename the finished log into place", e))?;
+    if let Err(e) = std::fs::rename(&partial, &args.output) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(LogError::io(&args.output, "rename the finished log into place", e).into());
+    }
+    crate::log::sync_parent_dir(&args.output)?;
     let wall = started.elapsed();
     summary(out, args, seed, start_ms, &stats, bytes, wall)?;
     Ok(Outcome::Ok)

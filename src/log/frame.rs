@@ -230,10 +230,11 @@ fn valid_frame_at(bytes: &[u8], p: usize) -> bool {
 /// and no valid frame starts after `offset`. Reads at most [`MAX_FRAME_LEN`] bytes.
 pub(crate) fn is_torn_tail(path: &Path, offset: u64, file_len: u64) -> Result<bool, LogError> {
     let remaining = file_len.saturating_sub(offset);
-    if remaining > MAX_FRAME_LEN as u64 {
-        return Ok(false);
-    }
     let mut file = File::open(path).map_err(|e| LogError::io(path, "open", e))?;
+    if remaining > MAX_FRAME_LEN as u64 {
+        // A crash can leave a long run of zeros where the file grew but data never landed.
+        return all_zero(&mut file, path, offset);
+    }
     file.seek(SeekFrom::Start(offset))
         .map_err(|e| LogError::io(path, "seek", e))?;
     let mut tail = Vec::with_capacity(remaining as usize);
@@ -241,6 +242,22 @@ pub(crate) fn is_torn_tail(path: &Path, offset: u64, file_len: u64) -> Result<bo
         .read_to_end(&mut tail)
         .map_err(|e| LogError::io(path, "read", e))?;
     Ok(!(1..tail.len()).any(|p| valid_frame_at(&tail, p)))
+}
+
+/// True when every byte from `offset` to the end is zero.
+fn all_zero(file: &mut File, path: &Path, offset: u64) -> Result<bool, LogError> {
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| LogError::io(path, "seek", e))?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) if buf[..n].iter().any(|&b| b != 0) => return Ok(false),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(LogError::io(path, "read", e)),
+        }
+    }
 }
 
 /// The error for damage at `offset`, told apart into torn tail or corruption.

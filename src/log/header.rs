@@ -85,21 +85,21 @@ impl Header {
         if bytes[..magic_len] != MAGIC[..magic_len] {
             return Err(HeaderProblem::NoMagic);
         }
-        if bytes.len() >= 10 {
-            let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-            if version > FORMAT_VERSION {
-                return Err(HeaderProblem::FutureVersion(version));
-            }
-        }
         if bytes.len() < HEADER_LEN {
             return Err(HeaderProblem::Truncated(bytes.len()));
         }
+        // Every format version keeps this 56-byte header with its checksum where it is, so the
+        // checksum is checked first: a flipped bit in the version reads as corruption, not as
+        // a newer format.
         let stored = u32::from_le_bytes([bytes[52], bytes[53], bytes[54], bytes[55]]);
         let computed = crc32c::crc32c(&bytes[0..52]);
         if stored != computed {
             return Err(HeaderProblem::BadChecksum { stored, computed });
         }
         let format_version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if format_version > FORMAT_VERSION {
+            return Err(HeaderProblem::FutureVersion(format_version));
+        }
         if format_version == 0 {
             return Err(HeaderProblem::ZeroVersion);
         }
@@ -148,9 +148,18 @@ mod tests {
             Header::parse(&good[..30]),
             Err(HeaderProblem::Truncated(30))
         );
-        let mut future = good;
-        future[8] = 9;
+        let future = Header {
+            format_version: 9,
+            ..Header::new([1; 32], 7)
+        }
+        .to_bytes();
         assert_eq!(Header::parse(&future), Err(HeaderProblem::FutureVersion(9)));
+        let mut flipped_version = good;
+        flipped_version[8] ^= 0x08;
+        assert!(matches!(
+            Header::parse(&flipped_version),
+            Err(HeaderProblem::BadChecksum { .. })
+        ));
         let mut flipped = good;
         flipped[50] ^= 1;
         assert!(matches!(

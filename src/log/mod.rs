@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 pub use header::{HEADER_LEN, Header, HeaderProblem, MAGIC};
 pub use reader::{IndexEntry, LogFile, Records, ScanSummary};
-pub use writer::{LogWriter, Recovery};
+pub use writer::{LogWriter, Recovery, sync_parent_dir};
 
 use crate::event::Record;
 

@@ -263,8 +263,8 @@ impl Drop for LogWriter {
     }
 }
 
-/// Makes a new file's directory entry durable.
-fn sync_parent_dir(path: &Path) -> Result<(), LogError> {
+/// Makes a new (or renamed) file's directory entry durable.
+pub fn sync_parent_dir(path: &Path) -> Result<(), LogError> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -256,6 +256,12 @@ pub struct Scenario {
     pub quotas: Quotas,
 }
 
+/// The highest workload rate accepted (about 280 submissions per virtual second).
+pub const MAX_RATE_PER_HOUR: f64 = 1_000_000.0;
+
+/// The most rows one submission may carry, whatever the limits say.
+pub const MAX_URLS_PER_SUBMISSION: u32 = 100_000;
+
 /// The default TaskId of the first batch: above 2^32, as real ids are.
 pub const DEFAULT_TASK_ID_START: u64 = 15_000_000_000;
 
@@ -378,12 +384,25 @@ impl Scenario {
                 Some(p) => check_prefix(ctx, p, &key("paths.prefix"))?,
             };
             let zipf_exponent = paths.and_then(|p| p.zipf_exponent).map_or(1.0, |z| z.0);
+            if w.rate_per_hour.0 > MAX_RATE_PER_HOUR {
+                let message = format!("at most {MAX_RATE_PER_HOUR} submissions per hour");
+                return Err(ctx.at(w.name.span(), &key("rate_per_hour"), &message));
+            }
             let w_start = w.start.as_ref().map_or(start_ms, |s| s.get_ref().0);
             let w_end = w.end.as_ref().map_or(end_ms, |s| s.get_ref().0);
-            if let Some(end) = &w.end
-                && w_end <= w_start
+            let inside = "must be inside the scenario (start .. start + duration)";
+            if let Some(s) = &w.start
+                && !(start_ms..end_ms).contains(&w_start)
             {
-                return Err(ctx.at(end.span(), &key("end"), "must be later than the start"));
+                return Err(ctx.at(s.span(), &key("start"), inside));
+            }
+            if let Some(end) = &w.end {
+                if !(start_ms..=end_ms).contains(&w_end) {
+                    return Err(ctx.at(end.span(), &key("end"), inside));
+                }
+                if w_end <= w_start {
+                    return Err(ctx.at(end.span(), &key("end"), "must be later than the start"));
+                }
             }
             workloads.push(Workload {
                 name: w.name.into_inner(),
@@ -396,8 +415,8 @@ impl Scenario {
                 path_count,
                 zipf_exponent,
                 path_prefix,
-                start_ms: w_start.max(start_ms),
-                end_ms: w_end.min(end_ms),
+                start_ms: w_start,
+                end_ms: w_end,
             });
         }
         let lifecycle = check_lifecycle(ctx, raw.lifecycle)?;
@@ -593,15 +612,19 @@ fn check_count(
             &format!("min ({min}) is above max ({max})"),
         ));
     }
+    if max > MAX_URLS_PER_SUBMISSION {
+        let message = format!("at most {MAX_URLS_PER_SUBMISSION}");
+        return Err(ctx.at(raw.span(), key, &message));
+    }
     Ok((min, max))
 }
 
 fn check_prefix(ctx: &Ctx<'_>, raw: &Spanned<String>, key: &str) -> Result<String, ScenarioError> {
     let prefix = raw.get_ref().trim_end_matches('/');
-    let ok = prefix.is_empty()
-        || (prefix.starts_with('/') && prefix.chars().all(|c| c.is_ascii_graphic()));
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~/".contains(c);
+    let ok = prefix.is_empty() || (prefix.starts_with('/') && prefix.chars().all(unreserved));
     if !ok {
-        let message = "must be empty or start with '/' and contain no spaces";
+        let message = "must be empty or start with '/' and use only letters, digits, - . _ ~ /";
         return Err(ctx.at(raw.span(), key, message));
     }
     Ok(prefix.to_owned())
@@ -776,6 +799,9 @@ fn check_script_paths(
                 parsed.domain, domain.name
             );
             return Err(ctx.at(p.span(), &key, &message));
+        }
+        if object_type == ObjectType::Directory && !parsed.path.ends_with('/') {
+            return Err(ctx.at(p.span(), &key, "a directory path must end with '/'"));
         }
         paths.push(parsed.path);
     }

@@ -8,6 +8,9 @@ use serde::{Deserialize, Deserializer, de};
 use crate::event::{FailReason, ObjectType, TimeMs};
 use crate::time::parse_rfc3339;
 
+/// The longest duration accepted (100 years), so that sums of times never overflow.
+pub const MAX_DURATION_MS: i64 = 100 * 365 * 86_400_000;
+
 /// A duration written like `"5m"`, `"1h 30m"`, `"250ms"` or `"4d"`, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Millis(pub i64);
@@ -21,10 +24,15 @@ impl<'de> Deserialize<'de> for Millis {
             ))
         })?;
         let ms = i64::try_from(parsed.as_millis())
-            .map_err(|_| de::Error::custom(format!("duration {text:?} is too long")))?;
+            .ok()
+            .filter(|&ms| ms <= MAX_DURATION_MS)
+            .ok_or_else(|| de::Error::custom(format!("duration {text:?} is over 100 years")))?;
         Ok(Millis(ms))
     }
 }
+
+/// The latest time accepted: the end of year 9999.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
 
 /// An RFC 3339 time such as `"2026-11-01T00:00:00Z"`, in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,11 +41,17 @@ pub struct Instant(pub TimeMs);
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        parse_rfc3339(&text).map(Instant).ok_or_else(|| {
+        let at = parse_rfc3339(&text).ok_or_else(|| {
             de::Error::custom(format!(
                 "invalid time {text:?}; write RFC 3339, e.g. \"2026-11-01T00:00:00Z\""
             ))
-        })
+        })?;
+        if !(0..=MAX_TIME_MS).contains(&at) {
+            return Err(de::Error::custom(format!(
+                "time {text:?} is outside 1970 .. 9999"
+            )));
+        }
+        Ok(Instant(at))
     }
 }
 

@@ -523,8 +523,13 @@ impl Simulator {
         plan.next = 0;
         plan.steps.clear();
         plan.steps.push((start, Step::Progress(Process::ZERO)));
+        let mut last_bp = 0;
         for &f in self.fraction_buf.iter().take(kept - 1) {
             let bp = (f * 10_000.0).round().clamp(1.0, 9_999.0) as u16;
+            if bp <= last_bp {
+                continue; // Process only rises: two draws that round alike make one step.
+            }
+            last_bp = bp;
             let process = Process::from_basis_points(bp).unwrap_or(Process::ZERO);
             let at = start + (f * processing_ms.max(0) as f64).floor() as TimeMs;
             plan.steps.push((at, Step::Progress(process)));

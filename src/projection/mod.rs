@@ -1,0 +1,350 @@
+//! The temporal projection: task rows and their state history, answering queries as of any
+//! replay time without re-folding the log (SPEC §5).
+//!
+//! Each row keeps its creation data (path bytes in one arena, domain interned) and a linked
+//! list of its state transitions in one shared vector, newest first; the state as of T is the
+//! newest transition at or before T (rows have a handful). Rows are indexed in query order —
+//! CreationTime (whole seconds) ascending, then TaskId, then row — overall, per domain, per
+//! type and per (domain, type), so that a CreationTime window is a contiguous range found by
+//! binary search; TaskIds and paths map to their rows.
+//!
+//! Events are applied in log order ([`Projection::apply`]); the projection can keep growing
+//! while it answers (live mode).
+
+mod query;
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
+
+use crate::event::{EventRef, FailReason, ObjectType, Process, RecordRef, RowId, TaskId, TimeMs};
+use crate::log::{LogError, Records};
+
+pub use query::{Page, RowView, Status};
+
+/// No transition.
+const NONE: u32 = u32::MAX;
+
+/// A state change of a row.
+#[derive(Debug, Clone, Copy)]
+struct Transition {
+    at_ms: TimeMs,
+    /// The row's previous transition, or [`NONE`].
+    prev: u32,
+    /// Process in hundredths of a percent (kept on failure).
+    process: u16,
+    /// 0 progressed, 1 completed, 2 + reason index failed.
+    kind: u8,
+}
+
+/// What the projection keeps of a row (32 bytes).
+#[derive(Debug, Clone, Copy)]
+struct RowInfo {
+    created_ms: TimeMs,
+    task_id: u64,
+    path_start: u32,
+    path_len: u32,
+    /// Newest transition, or [`NONE`].
+    last: u32,
+    domain: u16,
+    object_type: u8,
+}
+
+impl RowInfo {
+    fn created_second_ms(&self) -> TimeMs {
+        self.created_ms.div_euclid(1000) * 1000
+    }
+}
+
+/// Why an event cannot be applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectionError {
+    /// The log could not be read.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A `Created` event with a row number other than the next one.
+    #[error("seq {seq}: row {row} created where row {expected} was expected")]
+    RowOutOfOrder {
+        /// The record.
+        seq: u64,
+        /// Its row.
+        row: RowId,
+        /// The next row number.
+        expected: RowId,
+    },
+    /// An event about a row never created.
+    #[error("seq {seq}: event for row {row}, which was never created")]
+    UnknownRow {
+        /// The record.
+        seq: u64,
+        /// Its row.
+        row: RowId,
+    },
+    /// More than the projection can address (2^32 rows or transitions, 65,536 domains, 4 GiB
+    /// of paths).
+    #[error("seq {seq}: the projection is full ({what})")]
+    Full {
+        /// The record.
+        seq: u64,
+        /// What ran out.
+        what: &'static str,
+    },
+}
+
+/// Rows indexed in query order, for one group (all rows, a domain, a type, ...).
+type Group = Vec<u32>;
+
+/// The temporal projection. See the module docs.
+#[derive(Debug, Default)]
+pub struct Projection {
+    rows: Vec<RowInfo>,
+    transitions: Vec<Transition>,
+    paths: String,
+    domains: Vec<String>,
+    domain_ids: BTreeMap<String, u16>,
+    by_task: BTreeMap<u64, Vec<u32>>,
+    /// Hash of the path → rows (checked against the path itself).
+    by_path: BTreeMap<u64, Vec<u32>>,
+    all: Group,
+    by_type: [Group; 5],
+    by_domain: Vec<Group>,
+    by_domain_type: Vec<[Group; 5]>,
+    last_ms: Option<TimeMs>,
+    events: u64,
+}
+
+fn path_hash(path: &str) -> u64 {
+    // SipHash with fixed keys: the same on every run; only used for lookups, never iterated
+    // into a response.
+    let mut h = DefaultHasher::new();
+    path.hash(&mut h);
+    h.finish()
+}
+
+impl Projection {
+    /// An empty projection.
+    pub fn new() -> Projection {
+        Projection::default()
+    }
+
+    /// Folds a whole log.
+    pub fn from_log(path: &Path) -> Result<Projection, ProjectionError> {
+        let mut records = Records::open(path)?;
+        let mut projection = Projection::new();
+        while let Some(record) = records.next_ref() {
+            projection.apply(&record?)?;
+        }
+        Ok(projection)
+    }
+
+    /// Rows created so far.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Events applied so far.
+    pub fn event_count(&self) -> u64 {
+        self.events
+    }
+
+    /// Time of the last event applied.
+    pub fn last_ms(&self) -> Option<TimeMs> {
+        self.last_ms
+    }
+
+    /// Applies the next record of the log.
+    pub fn apply(&mut self, record: &RecordRef<'_>) -> Result<(), ProjectionError> {
+        let seq = record.seq;
+        match record.event {
+            EventRef::Created {
+                row,
+                task_id,
+                domain,
+                object_path,
+                object_type,
+                ..
+            } => {
+                self.create(
+                    seq,
+                    row,
+                    task_id,
+                    domain,
+                    object_path,
+                    object_type,
+                    record.at_ms,
+                )?;
+            }
+            EventRef::Progressed { row, process } => {
+                self.transition(seq, row, record.at_ms, process.basis_points(), 0)?;
+            }
+            EventRef::Completed { row } => {
+                self.transition(seq, row, record.at_ms, Process::FULL.basis_points(), 1)?;
+            }
+            EventRef::Failed { row, reason } => {
+                let process = self.row(seq, row)?.last;
+                let process = match process {
+                    NONE => 0,
+                    t => self.transitions[t as usize].process,
+                };
+                self.transition(seq, row, record.at_ms, process, 2 + reason as u8)?;
+            }
+        }
+        self.events += 1;
+        self.last_ms = Some(record.at_ms);
+        Ok(())
+    }
+
+    fn row(&self, seq: u64, row: RowId) -> Result<&RowInfo, ProjectionError> {
+        usize::try_from(row)
+            .ok()
+            .and_then(|r| self.rows.get(r))
+            .ok_or(ProjectionError::UnknownRow { seq, row })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        seq: u64,
+        row: RowId,
+        task_id: TaskId,
+        domain: &str,
+        object_path: &str,
+        object_type: ObjectType,
+        at_ms: TimeMs,
+    ) -> Result<(), ProjectionError> {
+        let expected = self.rows.len() as u64;
+        if row != expected {
+            return Err(ProjectionError::RowOutOfOrder { seq, row, expected });
+        }
+        let index = u32::try_from(row)
+            .ok()
+            .filter(|&i| i != NONE)
+            .ok_or(ProjectionError::Full { seq, what: "rows" })?;
+        let domain_id = match self.domain_ids.get(domain) {
+            Some(&id) => id,
+            None => {
+                let id = u16::try_from(self.domains.len()).map_err(|_| ProjectionError::Full {
+                    seq,
+                    what: "domains",
+                })?;
+                self.domains.push(domain.to_owned());
+                self.domain_ids.insert(domain.to_owned(), id);
+                self.by_domain.push(Group::new());
+                self.by_domain_type.push(Default::default());
+                id
+            }
+        };
+        let path_start = u32::try_from(self.paths.len()).map_err(|_| ProjectionError::Full {
+            seq,
+            what: "path bytes",
+        })?;
+        let path_len = object_path.len() as u32;
+        self.paths.push_str(object_path);
+        let info = RowInfo {
+            created_ms: at_ms,
+            task_id: task_id.0,
+            path_start,
+            path_len,
+            last: NONE,
+            domain: domain_id,
+            object_type: object_type as u8,
+        };
+        self.rows.push(info);
+        self.by_task.entry(task_id.0).or_default().push(index);
+        self.by_path
+            .entry(path_hash(object_path))
+            .or_default()
+            .push(index);
+        let t = object_type as usize;
+        let d = usize::from(domain_id);
+        let rows = &self.rows;
+        insert_sorted(&mut self.all, rows, index);
+        insert_sorted(&mut self.by_type[t], rows, index);
+        insert_sorted(&mut self.by_domain[d], rows, index);
+        insert_sorted(&mut self.by_domain_type[d][t], rows, index);
+        Ok(())
+    }
+
+    fn transition(
+        &mut self,
+        seq: u64,
+        row: RowId,
+        at_ms: TimeMs,
+        process: u16,
+        kind: u8,
+    ) -> Result<(), ProjectionError> {
+        let prev = self.row(seq, row)?.last;
+        let index = u32::try_from(self.transitions.len())
+            .ok()
+            .filter(|&i| i != NONE)
+            .ok_or(ProjectionError::Full {
+                seq,
+                what: "transitions",
+            })?;
+        self.transitions.push(Transition {
+            at_ms,
+            prev,
+            process,
+            kind,
+        });
+        self.rows[row as usize].last = index;
+        Ok(())
+    }
+
+    /// The stored path of row `index`.
+    fn path(&self, info: &RowInfo) -> &str {
+        let start = info.path_start as usize;
+        &self.paths[start..start + info.path_len as usize]
+    }
+
+    /// Approximate heap bytes held (for the memory-per-row figure).
+    pub fn heap_bytes(&self) -> usize {
+        let groups: usize = self.by_domain.iter().map(Vec::capacity).sum::<usize>()
+            + self
+                .by_domain_type
+                .iter()
+                .flatten()
+                .map(Vec::capacity)
+                .sum::<usize>()
+            + self.by_type.iter().map(Vec::capacity).sum::<usize>()
+            + self.all.capacity();
+        let maps: usize = self
+            .by_task
+            .values()
+            .map(|v| v.capacity() * 4 + 48)
+            .sum::<usize>()
+            + self
+                .by_path
+                .values()
+                .map(|v| v.capacity() * 4 + 56)
+                .sum::<usize>();
+        self.rows.capacity() * std::mem::size_of::<RowInfo>()
+            + self.transitions.capacity() * std::mem::size_of::<Transition>()
+            + self.paths.capacity()
+            + groups * 4
+            + maps
+    }
+}
+
+/// The order of rows in every group: CreationTime second, then TaskId, then row, ascending.
+fn key(rows: &[RowInfo], index: u32) -> (TimeMs, u64, u32) {
+    let r = &rows[index as usize];
+    (r.created_second_ms(), r.task_id, index)
+}
+
+/// Inserts `index` keeping `group` sorted; rows arrive in time order, so it lands near the end.
+fn insert_sorted(group: &mut Group, rows: &[RowInfo], index: u32) {
+    let k = key(rows, index);
+    let mut at = group.len();
+    while at > 0 && key(rows, group[at - 1]) > k {
+        at -= 1;
+    }
+    group.insert(at, index);
+}
+
+/// Failure reason of a transition kind.
+fn reason_of(kind: u8) -> Option<FailReason> {
+    kind.checked_sub(2)
+        .and_then(|i| FailReason::ALL.get(usize::from(i)).copied())
+}

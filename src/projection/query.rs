@@ -1,0 +1,242 @@
+//! Answering DescribeRefreshTasks and DescribeRefreshTaskById as of a time.
+
+use super::{Group, NONE, Projection, RowInfo, key, path_hash, reason_of};
+use crate::api::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
+use crate::event::{FailReason, ObjectType, Process, TaskId, TimeMs};
+
+/// A row's status as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Created, not started.
+    Pending,
+    /// Started, not finished.
+    Refreshing,
+    /// Finished well.
+    Complete,
+    /// Finished badly.
+    Failed,
+}
+
+impl Status {
+    /// The API's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "Pending",
+            Status::Refreshing => "Refreshing",
+            Status::Complete => "Complete",
+            Status::Failed => "Failed",
+        }
+    }
+}
+
+/// One row as of a time: the seven fields of a `CDNTask`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowView {
+    /// TaskId.
+    pub task_id: TaskId,
+    /// ObjectPath.
+    pub object_path: String,
+    /// Status.
+    pub status: Status,
+    /// Process.
+    pub process: Process,
+    /// ObjectType.
+    pub object_type: ObjectType,
+    /// CreationTime, whole seconds (ms since the epoch).
+    pub creation_ms: TimeMs,
+    /// Failure reason (Description), when Failed.
+    pub reason: Option<FailReason>,
+}
+
+/// A page of rows and the number of rows matching in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Rows matching the filters.
+    pub total: u64,
+    /// The rows of the requested page, in query order.
+    pub rows: Vec<RowView>,
+}
+
+impl Projection {
+    /// State of a row as of `at_ms` (which must be at or after its creation).
+    fn state(&self, info: &RowInfo, at_ms: TimeMs) -> (Status, Process, Option<FailReason>) {
+        let mut t = info.last;
+        while t != NONE {
+            let tr = &self.transitions[t as usize];
+            if tr.at_ms <= at_ms {
+                let process = Process::from_basis_points(tr.process).unwrap_or(Process::ZERO);
+                return match (tr.kind, reason_of(tr.kind)) {
+                    (0, _) => (Status::Refreshing, process, None),
+                    (1, _) => (Status::Complete, Process::FULL, None),
+                    (_, reason) => (Status::Failed, process, reason),
+                };
+            }
+            t = tr.prev;
+        }
+        (Status::Pending, Process::ZERO, None)
+    }
+
+    fn view(&self, index: u32, at_ms: TimeMs) -> RowView {
+        let info = &self.rows[index as usize];
+        let (status, process, reason) = self.state(info, at_ms);
+        RowView {
+            task_id: TaskId(info.task_id),
+            object_path: self.path(info).to_owned(),
+            status,
+            process,
+            object_type: ObjectType::ALL[usize::from(info.object_type)],
+            creation_ms: info.created_second_ms(),
+            reason,
+        }
+    }
+
+    fn matches_status(&self, info: &RowInfo, at_ms: TimeMs, filter: StatusFilter) -> bool {
+        let (status, ..) = self.state(info, at_ms);
+        match filter {
+            StatusFilter::Complete => status == Status::Complete,
+            StatusFilter::Failed => status == Status::Failed,
+            StatusFilter::Refreshing => matches!(status, Status::Refreshing | Status::Pending),
+        }
+    }
+
+    /// True when row `index` passes every filter of `q` (window included).
+    fn matches(&self, index: u32, q: &DescribeQuery) -> bool {
+        let info = &self.rows[index as usize];
+        let second = info.created_second_ms();
+        info.created_ms <= q.at_ms
+            && (q.window_ms.0..=q.window_ms.1).contains(&second)
+            && q.task_id.is_none_or(|id| id.0 == info.task_id)
+            && q.object_path
+                .as_deref()
+                .is_none_or(|p| p == self.path(info))
+            && q.domain
+                .as_deref()
+                .is_none_or(|d| self.domains[usize::from(info.domain)] == d)
+            && match q.object_type {
+                None => true,
+                Some(TypeFilter::Blocking) => false,
+                Some(TypeFilter::Is(t)) => t as u8 == info.object_type,
+            }
+            && q.status
+                .is_none_or(|s| self.matches_status(info, q.at_ms, s))
+    }
+
+    /// The group whose rows are the candidates for `q`, or `None` when nothing can match.
+    fn group(&self, q: &DescribeQuery) -> Option<&Group> {
+        let t = match q.object_type {
+            Some(TypeFilter::Blocking) => return None,
+            Some(TypeFilter::Is(t)) => Some(t as usize),
+            None => None,
+        };
+        let d = match &q.domain {
+            Some(name) => Some(usize::from(*self.domain_ids.get(name)?)),
+            None => None,
+        };
+        Some(match (d, t) {
+            (Some(d), Some(t)) => &self.by_domain_type[d][t],
+            (Some(d), None) => &self.by_domain[d],
+            (None, Some(t)) => &self.by_type[t],
+            (None, None) => &self.all,
+        })
+    }
+
+    /// DescribeRefreshTasks as of `q.at_ms`.
+    pub fn describe(&self, q: &DescribeQuery) -> Page {
+        let offset = (q.page_number as usize - 1).saturating_mul(q.page_size as usize);
+        let size = q.page_size as usize;
+        // A TaskId or a path names few rows: filter them directly.
+        let named = match (q.task_id, &q.object_path) {
+            (Some(id), _) => Some(self.by_task.get(&id.0)),
+            (None, Some(path)) => Some(self.by_path.get(&path_hash(path))),
+            (None, None) => None,
+        };
+        if let Some(named) = named {
+            let mut hits: Vec<u32> = named
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&i| self.matches(i, q))
+                .collect();
+            hits.sort_unstable_by_key(|&i| std::cmp::Reverse(key(&self.rows, i)));
+            let rows = hits
+                .iter()
+                .skip(offset)
+                .take(size)
+                .map(|&i| self.view(i, q.at_ms))
+                .collect();
+            return Page {
+                total: hits.len() as u64,
+                rows,
+            };
+        }
+        let Some(group) = self.group(q) else {
+            return Page {
+                total: 0,
+                rows: Vec::new(),
+            };
+        };
+        // The window on CreationTime is a contiguous range of the group.
+        let lo =
+            group.partition_point(|&i| self.rows[i as usize].created_second_ms() < q.window_ms.0);
+        let hi =
+            group.partition_point(|&i| self.rows[i as usize].created_second_ms() <= q.window_ms.1);
+        let range = &group[lo..hi.max(lo)];
+        if q.status.is_some() {
+            // Status depends on the replay time: check each row of the window.
+            let mut total = 0u64;
+            let mut rows = Vec::new();
+            for &i in range.iter().rev() {
+                if self.matches(i, q) {
+                    if total as usize >= offset && rows.len() < size {
+                        rows.push(self.view(i, q.at_ms));
+                    }
+                    total += 1;
+                }
+            }
+            return Page { total, rows };
+        }
+        // Rows created after the replay time can only sit in its own second, at the top.
+        let at_second = q.at_ms.div_euclid(1000) * 1000;
+        let top_start =
+            range.partition_point(|&i| self.rows[i as usize].created_second_ms() < at_second);
+        let top: Vec<u32> = range[top_start..]
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&i| self.rows[i as usize].created_ms <= q.at_ms)
+            .collect();
+        let rest = &range[..top_start];
+        let total = (top.len() + rest.len()) as u64;
+        let from_top = top.iter().skip(offset).take(size).copied();
+        let rest_offset = offset.saturating_sub(top.len());
+        let rest_take = size - top.len().saturating_sub(offset).min(size);
+        let from_rest = rest.iter().rev().skip(rest_offset).take(rest_take).copied();
+        let rows = from_top
+            .chain(from_rest)
+            .map(|i| self.view(i, q.at_ms))
+            .collect();
+        Page { total, rows }
+    }
+
+    /// DescribeRefreshTaskById as of `q.at_ms`: every row of the ids inside the window.
+    pub fn by_id(&self, q: &ByIdQuery) -> Page {
+        let mut hits: Vec<u32> = q
+            .task_ids
+            .iter()
+            .filter_map(|id| self.by_task.get(&id.0))
+            .flatten()
+            .copied()
+            .filter(|&i| {
+                let info = &self.rows[i as usize];
+                info.created_ms <= q.at_ms
+                    && (q.window_ms.0..=q.window_ms.1).contains(&info.created_second_ms())
+            })
+            .collect();
+        hits.sort_unstable_by_key(|&i| std::cmp::Reverse(key(&self.rows, i)));
+        let rows = hits.iter().map(|&i| self.view(i, q.at_ms)).collect();
+        Page {
+            total: hits.len() as u64,
+            rows,
+        }
+    }
+}
