@@ -130,6 +130,24 @@ impl ApiError {
         )
     }
 
+    /// 400 `InvalidParameter.Format`.
+    pub fn bad_format() -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidParameter.Format",
+            "Specified parameter format is not valid.",
+        )
+    }
+
+    /// 404 `InvalidAction.NotFound`.
+    pub fn action_not_found() -> ApiError {
+        ApiError::new(
+            404,
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+        )
+    }
+
     /// 400 `MissingTaskId` (DescribeRefreshTaskById without TaskId).
     pub fn missing_task_id() -> ApiError {
         ApiError::new(400, "MissingTaskId", "TaskId is mandatory for this action.")

@@ -7,6 +7,7 @@
 mod check;
 mod diff;
 mod dump;
+mod query;
 mod simulate;
 mod verify;
 
@@ -37,6 +38,7 @@ enum Command {
     Verify(verify::Args),
     Dump(dump::Args),
     Diff(diff::Args),
+    Query(query::Args),
 }
 
 /// How a command ended.
@@ -70,6 +72,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Verify(args) => verify::run(&args, &mut out),
         Command::Dump(args) => dump::run(&args, &mut out),
         Command::Diff(args) => diff::run(&args, &mut out),
+        Command::Query(args) => query::run(&args, &mut out),
     };
     let flushed = out.flush();
     match (result, flushed) {
@@ -95,6 +98,10 @@ enum CliError {
     Log(#[from] LogError),
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Projection(#[from] crate::projection::ProjectionError),
+    #[error("{0}")]
+    Usage(String),
     #[error("writing output: {0}")]
     Io(#[from] io::Error),
 }
@@ -103,6 +110,9 @@ impl CliError {
     fn outcome(&self) -> Outcome {
         match self {
             CliError::Log(e) if e.is_damage() => Outcome::Found,
+            CliError::Projection(crate::projection::ProjectionError::Log(e)) if e.is_damage() => {
+                Outcome::Found
+            }
             _ => Outcome::BadInput,
         }
     }

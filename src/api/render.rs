@@ -1,0 +1,336 @@
+//! Response bodies in JSON and XML, shaped as the real service sends them
+//! (`ALIBABA-CDN-API.md` §2.2, §2.3, §3, §12). The HTTP server and `cdnsim query` both use
+//! these, so their bodies are byte-identical.
+
+use quick_xml::escape::escape;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::projection::{Page, RowView};
+use crate::time::format_second;
+
+/// Response format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json;charset=utf-8`.
+    Json,
+    /// `text/xml;charset=utf-8` (the V1 default when `Format` is absent).
+    Xml,
+}
+
+impl Format {
+    /// The Content-Type header value (Tea parses XML errors only with exactly this one).
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json;charset=utf-8",
+            Format::Xml => "text/xml;charset=utf-8",
+        }
+    }
+}
+
+/// `HostId` of error bodies.
+pub const HOST_ID: &str = "cdn.aliyuncs.com";
+
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+
+/// A RequestId derived from what determines the answer (upper-case UUID form), so the same
+/// request against the same state always gets the same id.
+pub fn request_id(parts: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    let h: String = hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TaskJson<'a> {
+    task_id: String,
+    object_path: &'a str,
+    status: &'static str,
+    process: String,
+    object_type: &'static str,
+    creation_time: String,
+    description: &'static str,
+}
+
+impl<'a> From<&'a RowView> for TaskJson<'a> {
+    fn from(row: &'a RowView) -> TaskJson<'a> {
+        TaskJson {
+            task_id: row.task_id.to_string(),
+            object_path: &row.object_path,
+            status: row.status.as_str(),
+            process: row.process.to_string(),
+            object_type: row.object_type.as_str(),
+            creation_time: format_second(row.creation_ms),
+            description: row.reason.map_or("", |r| r.as_str()),
+        }
+    }
+}
+
+fn task_xml(out: &mut String, element: &str, row: &RowView) {
+    let t = TaskJson::from(row);
+    out.push_str(&format!("<{element}>"));
+    for (name, value) in [
+        ("TaskId", t.task_id.as_str()),
+        ("ObjectPath", t.object_path),
+        ("Status", t.status),
+        ("Process", t.process.as_str()),
+        ("ObjectType", t.object_type),
+        ("CreationTime", t.creation_time.as_str()),
+    ] {
+        out.push_str(&format!("<{name}>{}</{name}>", escape(value)));
+    }
+    match t.description {
+        "" => out.push_str("<Description/>"),
+        d => out.push_str(&format!("<Description>{}</Description>", escape(d))),
+    }
+    out.push_str(&format!("</{element}>"));
+}
+
+/// The DescribeRefreshTasks body.
+pub fn describe_tasks(
+    format: Format,
+    request_id: &str,
+    page: &Page,
+    number: u32,
+    size: u32,
+) -> String {
+    match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            #[serde(rename_all = "PascalCase")]
+            struct Body<'a> {
+                request_id: &'a str,
+                page_number: u32,
+                page_size: u32,
+                total_count: u64,
+                tasks: Tasks<'a>,
+            }
+            #[derive(Serialize)]
+            struct Tasks<'a> {
+                #[serde(rename = "CDNTask")]
+                cdn_task: Vec<TaskJson<'a>>,
+            }
+            let body = Body {
+                request_id,
+                page_number: number,
+                page_size: size,
+                total_count: page.total,
+                tasks: Tasks {
+                    cdn_task: page.rows.iter().map(TaskJson::from).collect(),
+                },
+            };
+            serde_json::to_string(&body).unwrap_or_default()
+        }
+        Format::Xml => {
+            let mut out = format!("{XML_DECLARATION}<DescribeRefreshTasksResponse>");
+            out.push_str(&format!("<RequestId>{}</RequestId>", escape(request_id)));
+            out.push_str(&format!(
+                "<PageNumber>{number}</PageNumber><PageSize>{size}</PageSize>"
+            ));
+            out.push_str(&format!("<TotalCount>{}</TotalCount>", page.total));
+            if page.rows.is_empty() {
+                out.push_str("<Tasks/>");
+            } else {
+                out.push_str("<Tasks>");
+                for row in &page.rows {
+                    task_xml(&mut out, "CDNTask", row);
+                }
+                out.push_str("</Tasks>");
+            }
+            out.push_str("</DescribeRefreshTasksResponse>");
+            out
+        }
+    }
+}
+
+/// The DescribeRefreshTaskById body: a bare `Tasks` array, no paging.
+pub fn tasks_by_id(format: Format, request_id: &str, page: &Page) -> String {
+    match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            #[serde(rename_all = "PascalCase")]
+            struct Body<'a> {
+                request_id: &'a str,
+                total_count: u64,
+                tasks: Vec<TaskJson<'a>>,
+            }
+            let body = Body {
+                request_id,
+                total_count: page.total,
+                tasks: page.rows.iter().map(TaskJson::from).collect(),
+            };
+            serde_json::to_string(&body).unwrap_or_default()
+        }
+        Format::Xml => {
+            let mut out = format!("{XML_DECLARATION}<DescribeRefreshTaskByIdResponse>");
+            out.push_str(&format!("<RequestId>{}</RequestId>", escape(request_id)));
+            out.push_str(&format!("<TotalCount>{}</TotalCount>", page.total));
+            for row in &page.rows {
+                task_xml(&mut out, "Tasks", row);
+            }
+            out.push_str("</DescribeRefreshTaskByIdResponse>");
+            out
+        }
+    }
+}
+
+/// An error body: `{RequestId, HostId, Code, Message, Recommend}`.
+pub fn error(format: Format, request_id: &str, e: &ApiError) -> String {
+    let recommend = format!(
+        "https://error-center.aliyun.com/status/search?Keyword={}&source=PopGw",
+        e.code
+    );
+    match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            #[serde(rename_all = "PascalCase")]
+            struct Body<'a> {
+                request_id: &'a str,
+                host_id: &'a str,
+                code: &'a str,
+                message: &'a str,
+                recommend: &'a str,
+            }
+            let body = Body {
+                request_id,
+                host_id: HOST_ID,
+                code: e.code,
+                message: &e.message,
+                recommend: &recommend,
+            };
+            serde_json::to_string(&body).unwrap_or_default()
+        }
+        Format::Xml => format!(
+            "{XML_DECLARATION}<Error><RequestId>{}</RequestId><HostId>{HOST_ID}</HostId>\
+             <Code>{}</Code><Message>{}</Message><Recommend>{}</Recommend></Error>",
+            escape(request_id),
+            escape(e.code),
+            escape(e.message.as_str()),
+            escape(recommend.as_str()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{FailReason, ObjectType, Process, TaskId};
+    use crate::projection::Status;
+
+    fn page() -> Page {
+        Page {
+            total: 2,
+            rows: vec![
+                RowView {
+                    task_id: TaskId(14_286_878_547),
+                    object_path: "http://a.com/x?a=1&b=<2>".into(),
+                    status: Status::Failed,
+                    process: Process::from_basis_points(9937).unwrap_or(Process::ZERO),
+                    object_type: ObjectType::File,
+                    creation_ms: 1_417_076_602_000,
+                    reason: Some(FailReason::OriginTimeout),
+                },
+                RowView {
+                    task_id: TaskId(7),
+                    object_path: "http://a.com/".into(),
+                    status: Status::Complete,
+                    process: Process::FULL,
+                    object_type: ObjectType::Directory,
+                    creation_ms: 1_417_076_600_000,
+                    reason: None,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn json_shapes() {
+        let body = describe_tasks(Format::Json, "R", &page(), 1, 20);
+        assert_eq!(
+            body,
+            r#"{"RequestId":"R","PageNumber":1,"PageSize":20,"TotalCount":2,"Tasks":{"CDNTask":[{"TaskId":"14286878547","ObjectPath":"http://a.com/x?a=1&b=<2>","Status":"Failed","Process":"99.37%","ObjectType":"file","CreationTime":"2014-11-27T08:23:22Z","Description":"Origin timeout"},{"TaskId":"7","ObjectPath":"http://a.com/","Status":"Complete","Process":"100%","ObjectType":"directory","CreationTime":"2014-11-27T08:23:20Z","Description":""}]}}"#
+        );
+        let by_id = tasks_by_id(Format::Json, "R", &page());
+        assert!(
+            by_id
+                .starts_with(r#"{"RequestId":"R","TotalCount":2,"Tasks":[{"TaskId":"14286878547""#),
+            "{by_id}"
+        );
+        let empty = describe_tasks(
+            Format::Json,
+            "R",
+            &Page {
+                total: 0,
+                rows: vec![],
+            },
+            3,
+            5,
+        );
+        assert!(
+            empty.ends_with(r#""TotalCount":0,"Tasks":{"CDNTask":[]}}"#),
+            "{empty}"
+        );
+    }
+
+    #[test]
+    fn xml_shapes_escape_text() {
+        let body = describe_tasks(Format::Xml, "R", &page(), 1, 20);
+        assert!(body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><DescribeRefreshTasksResponse><RequestId>R</RequestId><PageNumber>1</PageNumber>"), "{body}");
+        assert!(
+            body.contains("<ObjectPath>http://a.com/x?a=1&amp;b=&lt;2&gt;</ObjectPath>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("<Description/></CDNTask></Tasks></DescribeRefreshTasksResponse>"),
+            "{body}"
+        );
+        let by_id = tasks_by_id(Format::Xml, "R", &page());
+        assert_eq!(by_id.matches("<Tasks>").count(), 2, "{by_id}");
+        let empty = describe_tasks(
+            Format::Xml,
+            "R",
+            &Page {
+                total: 0,
+                rows: vec![],
+            },
+            1,
+            20,
+        );
+        assert!(
+            empty.contains("<TotalCount>0</TotalCount><Tasks/>"),
+            "{empty}"
+        );
+    }
+
+    #[test]
+    fn errors_and_request_ids() {
+        let e = ApiError::invalid_time();
+        let body = error(Format::Json, "R", &e);
+        assert!(body.starts_with(r#"{"RequestId":"R","HostId":"cdn.aliyuncs.com","Code":"InvalidTime","Message":"The query time cannot exceed the last 3 days.","Recommend":"#), "{body}");
+        assert!(error(Format::Xml, "R", &e).contains("<Error><RequestId>R</RequestId><HostId>cdn.aliyuncs.com</HostId><Code>InvalidTime</Code>"));
+        let id = request_id(&[b"a", b"b"]);
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, request_id(&[b"a", b"b"]));
+        assert_ne!(id, request_id(&[b"ab"]));
+        assert!(
+            id.chars()
+                .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+        );
+    }
+}

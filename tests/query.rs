@@ -1,0 +1,521 @@
+//! The projection against a deliberately naive oracle (fold to T, filter linearly, sort,
+//! page), for thousands of random times and filters; validation through the whole answer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use cdnsim::api::{self, ByIdQuery, DescribeQuery, Format, Params, StatusFilter, TypeFilter};
+use cdnsim::event::{Event, FailReason, ObjectType, Process, TaskId, TimeMs};
+use cdnsim::projection::{Page, Projection, RowView, Status};
+use cdnsim::scenario::{Limits, Scenario};
+use cdnsim::sim::Simulator;
+use cdnsim::time::parse_rfc3339;
+use proptest::prelude::*;
+
+const SCENARIO: &str = r#"seed = 17
+start = "2026-11-01T00:00:00Z"
+duration = "5d"
+[[domain]]
+name = "a.example.com"
+[[domain]]
+name = "b.example.com"
+weight = 2
+[[workload]]
+name = "w"
+rate_per_hour = 40
+urls_per_submission = { min = 1, max = 6 }
+mix = { file = 4, directory = 1, regex = 1, IgnoreParams = 1, preload = 2 }
+paths = { count = 300 }
+[lifecycle]
+queue_delay = { min = "0s", max = "90s" }
+[failures]
+internal_error = 0.05
+origin_timeout = 0.05
+origin_5xx = 0.05
+[limits]
+rows_per_refresh_task = 3
+"#;
+
+struct Fixture {
+    events: Vec<(TimeMs, Event)>,
+    projection: Projection,
+    start: TimeMs,
+    end: TimeMs,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let scenario = Scenario::parse(Path::new("oracle.toml"), SCENARIO).expect("valid");
+        let start = scenario.start_ms;
+        let mut sim = Simulator::new(scenario);
+        let mut events = Vec::new();
+        sim.advance_to(TimeMs::MAX, &mut events, usize::MAX);
+        let mut projection = Projection::new();
+        for (seq, (at_ms, event)) in events.iter().enumerate() {
+            let record = cdnsim::event::Record {
+                seq: seq as u64,
+                at_ms: *at_ms,
+                event: event.clone(),
+            };
+            let borrowed = cdnsim::event::Record {
+                seq: record.seq,
+                at_ms: record.at_ms,
+                event: borrowed(&record.event),
+            };
+            projection.apply(&borrowed).expect("applies");
+        }
+        let end = events.last().map_or(start, |e| e.0);
+        Fixture {
+            events,
+            projection,
+            start,
+            end,
+        }
+    })
+}
+
+fn borrowed(event: &Event) -> cdnsim::event::EventRef<'_> {
+    match event {
+        Event::Created {
+            row,
+            task_id,
+            domain,
+            object_path,
+            object_type,
+            source,
+        } => cdnsim::event::EventRef::Created {
+            row: *row,
+            task_id: *task_id,
+            domain,
+            object_path,
+            object_type: *object_type,
+            source: *source,
+        },
+        Event::Progressed { row, process } => cdnsim::event::EventRef::Progressed {
+            row: *row,
+            process: *process,
+        },
+        Event::Completed { row } => cdnsim::event::EventRef::Completed { row: *row },
+        Event::Failed { row, reason } => cdnsim::event::EventRef::Failed {
+            row: *row,
+            reason: *reason,
+        },
+    }
+}
+
+/// The naive reference: every row folded to `at_ms`, in row order.
+fn fold(events: &[(TimeMs, Event)], at_ms: TimeMs) -> Vec<(u64, TimeMs, String, RowView)> {
+    let mut rows: BTreeMap<u64, (TimeMs, String, RowView)> = BTreeMap::new();
+    for (at, event) in events.iter().take_while(|(at, _)| *at <= at_ms) {
+        match event {
+            Event::Created {
+                row,
+                task_id,
+                domain,
+                object_path,
+                object_type,
+                ..
+            } => {
+                let view = RowView {
+                    task_id: *task_id,
+                    object_path: object_path.clone(),
+                    status: Status::Pending,
+                    process: Process::ZERO,
+                    object_type: *object_type,
+                    creation_ms: at - at.rem_euclid(1000),
+                    reason: None,
+                };
+                rows.insert(*row, (*at, domain.clone(), view));
+            }
+            Event::Progressed { row, process } => {
+                let v = &mut rows.get_mut(row).expect("created").2;
+                v.status = Status::Refreshing;
+                v.process = *process;
+            }
+            Event::Completed { row } => {
+                let v = &mut rows.get_mut(row).expect("created").2;
+                v.status = Status::Complete;
+                v.process = Process::FULL;
+            }
+            Event::Failed { row, reason } => {
+                let v = &mut rows.get_mut(row).expect("created").2;
+                v.status = Status::Failed;
+                v.reason = Some(*reason);
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|(row, (at, domain, view))| (row, at, domain, view))
+        .collect()
+}
+
+fn naive_describe(events: &[(TimeMs, Event)], q: &DescribeQuery) -> Page {
+    let mut hits: Vec<(u64, RowView)> = fold(events, q.at_ms)
+        .into_iter()
+        .filter(|(_, _, domain, v)| {
+            (q.window_ms.0..=q.window_ms.1).contains(&v.creation_ms)
+                && q.task_id.is_none_or(|id| id == v.task_id)
+                && q.object_path.as_ref().is_none_or(|p| *p == v.object_path)
+                && q.domain.as_ref().is_none_or(|d| d == domain)
+                && match q.object_type {
+                    None => true,
+                    Some(TypeFilter::Blocking) => false,
+                    Some(TypeFilter::Is(t)) => t == v.object_type,
+                }
+                && match q.status {
+                    None => true,
+                    Some(StatusFilter::Complete) => v.status == Status::Complete,
+                    Some(StatusFilter::Failed) => v.status == Status::Failed,
+                    Some(StatusFilter::Refreshing) => {
+                        matches!(v.status, Status::Refreshing | Status::Pending)
+                    }
+                }
+        })
+        .map(|(row, _, _, v)| (row, v))
+        .collect();
+    hits.sort_by(|a, b| {
+        (b.1.creation_ms, b.1.task_id, b.0).cmp(&(a.1.creation_ms, a.1.task_id, a.0))
+    });
+    let offset = (q.page_number as usize - 1) * q.page_size as usize;
+    let rows = hits
+        .iter()
+        .skip(offset)
+        .take(q.page_size as usize)
+        .map(|(_, v)| v.clone())
+        .collect();
+    Page {
+        total: hits.len() as u64,
+        rows,
+    }
+}
+
+fn arb_query() -> impl Strategy<Value = DescribeQuery> {
+    let f = fixture();
+    let (start, end) = (f.start, f.end);
+    let paths: Vec<(TaskId, String)> = f
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Created {
+                task_id,
+                object_path,
+                ..
+            } => Some((*task_id, object_path.clone())),
+            _ => None,
+        })
+        .collect();
+    let type_filter = prop_oneof![
+        3 => Just(None),
+        1 => Just(Some(TypeFilter::Blocking)),
+        6 => proptest::sample::select(ObjectType::ALL.to_vec()).prop_map(|t| Some(TypeFilter::Is(t))),
+    ];
+    let status = prop_oneof![
+        Just(None),
+        Just(Some(StatusFilter::Complete)),
+        Just(Some(StatusFilter::Refreshing)),
+        Just(Some(StatusFilter::Failed)),
+    ];
+    let domain = prop_oneof![
+        Just(None),
+        Just(Some("a.example.com".to_owned())),
+        Just(Some("b.example.com".to_owned())),
+        Just(Some("c.example.com".to_owned())),
+    ];
+    let named = prop_oneof![
+        6 => Just((None, None)),
+        1 => proptest::sample::select(paths.clone()).prop_map(|(id, _)| (Some(id), None)),
+        1 => proptest::sample::select(paths).prop_map(|(_, p)| (None, Some(p))),
+    ];
+    // Replay times anywhere, or right around an event (the same second, before and after it),
+    // where rows created after T but in T's second must not show.
+    let event_times: Vec<TimeMs> = f.events.iter().map(|e| e.0).collect();
+    let at = prop_oneof![
+        start - 3_600_000..end + 3_600_000,
+        (proptest::sample::select(event_times), -1_000i64..=1_000).prop_map(|(t, d)| t + d),
+    ];
+    (
+        at,
+        type_filter,
+        status,
+        domain,
+        named,
+        0i64..4 * 86_400_000,
+        0i64..86_400_000,
+        1u32..6,
+        1u32..40,
+    )
+        .prop_map(
+            move |(
+                at_ms,
+                object_type,
+                status,
+                domain,
+                (task_id, object_path),
+                back,
+                len,
+                page_number,
+                page_size,
+            )| {
+                // Windows: the default, or a random one inside the last three days.
+                let window_ms = if back % 3 == 0 {
+                    (at_ms - 3 * 86_400_000, at_ms)
+                } else {
+                    let s = (at_ms - back.min(3 * 86_400_000)) / 1000 * 1000;
+                    (s, (s + len).min(at_ms))
+                };
+                DescribeQuery {
+                    at_ms,
+                    task_id,
+                    object_path,
+                    domain,
+                    object_type,
+                    status,
+                    window_ms,
+                    page_number,
+                    page_size,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn the_projection_answers_like_the_naive_fold(q in arb_query()) {
+        let f = fixture();
+        let fast = f.projection.describe(&q);
+        let slow = naive_describe(&f.events, &q);
+        prop_assert_eq!(fast, slow, "query {:?}", q);
+    }
+
+    #[test]
+    fn by_id_answers_like_the_naive_fold(
+        at_ms in fixture().start..fixture().end + 3_600_000,
+        picks in proptest::collection::vec(any::<prop::sample::Index>(), 1..10),
+    ) {
+        let f = fixture();
+        let ids: Vec<TaskId> = f.events.iter().filter_map(|(_, e)| match e {
+            Event::Created { task_id, .. } => Some(*task_id), _ => None }).collect();
+        let mut task_ids: Vec<TaskId> = picks.iter().map(|i| ids[i.index(ids.len())]).collect();
+        task_ids.dedup();
+        let q = ByIdQuery { at_ms, task_ids: task_ids.clone(), window_ms: (at_ms - 3 * 86_400_000, at_ms) };
+        let fast = f.projection.by_id(&q);
+        let mut slow_rows = Vec::new();
+        for id in &task_ids {
+            let dq = DescribeQuery { at_ms, task_id: Some(*id), object_path: None, domain: None, object_type: None,
+                status: None, window_ms: q.window_ms, page_number: 1, page_size: 100_000 };
+            slow_rows.extend(naive_describe(&f.events, &dq).rows);
+        }
+        slow_rows.sort_by(|a, b| (b.creation_ms, b.task_id).cmp(&(a.creation_ms, a.task_id)));
+        prop_assert_eq!(fast.total as usize, slow_rows.len());
+        let mut fast_sorted = fast.rows.clone();
+        fast_sorted.sort_by(|a, b| (b.creation_ms, b.task_id, &b.object_path).cmp(&(a.creation_ms, a.task_id, &a.object_path)));
+        slow_rows.sort_by(|a, b| (b.creation_ms, b.task_id, &b.object_path).cmp(&(a.creation_ms, a.task_id, &a.object_path)));
+        prop_assert_eq!(fast_sorted, slow_rows);
+    }
+
+    /// Any parameters at all: an answer with a known status, never a panic.
+    #[test]
+    fn any_parameters_get_an_answer(
+        pairs in proptest::collection::vec((
+            proptest::sample::select(vec!["TaskId", "ObjectPath", "DomainName", "ObjectType", "Status",
+                "StartTime", "EndTime", "PageNumber", "PageSize", "Format", "Other"]),
+            "\\PC{0,24}",
+        ), 0..6),
+        by_id in any::<bool>(),
+    ) {
+        let f = fixture();
+        let params = Params(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
+        let action = if by_id { "DescribeRefreshTaskById" } else { "DescribeRefreshTasks" };
+        let r = api::answer(&f.projection, &Limits::default(), action, &params, f.end, Format::Json, b"id");
+        prop_assert!(r.status == 200 || r.status == 400, "{} {}", r.status, r.body);
+        let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON body");
+        prop_assert!(json.get("RequestId").is_some());
+    }
+}
+
+fn t(text: &str) -> TimeMs {
+    parse_rfc3339(text).expect("time")
+}
+
+/// Table of every validation error with its HTTP status, through the whole answer.
+#[test]
+fn validation_errors_through_the_answer() {
+    let f = fixture();
+    let now = t("2026-11-04T12:00:00Z");
+    let cases: &[(&str, &[(&str, &str)], u16, &str)] = &[
+        (
+            "DescribeRefreshTasks",
+            &[("TaskId", "abc")],
+            400,
+            "InvalidTaskId.Malformed",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("ObjectPath", "no-scheme.com/a")],
+            400,
+            "InvalidObjectPath.Malformed",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("ObjectType", "folder")],
+            400,
+            "InvalidObjectType.ValueNotSupported",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("ObjectType", "file"), ("Status", "Done")],
+            400,
+            "InvalidStatus.ValueNotSupported",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("DomainName", "a.example.com")],
+            400,
+            "MissingParameter.ObjectType",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("StartTime", "x"), ("EndTime", "2026-11-04T00:00:00Z")],
+            400,
+            "InvalidStartTime.Malformed",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("StartTime", "2026-11-04T00:00:00Z"), ("EndTime", "x")],
+            400,
+            "InvalidEndTime.Malformed",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("EndTime", "2026-11-04T00:00:00Z")],
+            400,
+            "MissingTimeParameter",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[
+                ("StartTime", "2026-11-04T00:00:01Z"),
+                ("EndTime", "2026-11-04T00:00:00Z"),
+            ],
+            400,
+            "InvalidEndTime.Mismatch",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[
+                ("StartTime", "2026-11-01T11:59:59Z"),
+                ("EndTime", "2026-11-04T00:00:00Z"),
+            ],
+            400,
+            "InvalidTime",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("PageSize", "101")],
+            400,
+            "InvalidParameter.PageSize",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("PageNumber", "0")],
+            400,
+            "InvalidParameter.PageNumber",
+        ),
+        (
+            "DescribeRefreshTasks",
+            &[("Format", "YAML")],
+            400,
+            "InvalidParameter.Format",
+        ),
+        ("DescribeRefreshTaskById", &[], 400, "MissingTaskId"),
+        (
+            "DescribeRefreshTaskById",
+            &[("TaskId", "1,2,3,4,5,6,7,8,9,10,11")],
+            400,
+            "InvalidTaskId",
+        ),
+        (
+            "DescribeRefreshTaskById",
+            &[("TaskId", "1,x")],
+            400,
+            "InvalidTaskId.Malformed",
+        ),
+        ("DescribeCdnService", &[], 404, "InvalidAction.NotFound"),
+    ];
+    for (action, pairs, status, code) in cases {
+        let params: Params = pairs.iter().copied().collect();
+        let r = api::answer(
+            &f.projection,
+            &Limits::default(),
+            action,
+            &params,
+            now,
+            Format::Json,
+            b"id",
+        );
+        let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        assert_eq!(
+            (r.status, json["Code"].as_str()),
+            (*status, Some(*code)),
+            "{action} {pairs:?}"
+        );
+    }
+}
+
+#[test]
+fn pages_past_the_end_are_empty_with_the_true_total() {
+    let f = fixture();
+    let params: Params = [("PageNumber", "100000"), ("PageSize", "100")]
+        .into_iter()
+        .collect();
+    let r = api::answer(
+        &f.projection,
+        &Limits::default(),
+        "DescribeRefreshTasks",
+        &params,
+        f.end,
+        Format::Json,
+        b"id",
+    );
+    let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(r.status, 200);
+    assert!(
+        json["TotalCount"].as_u64().is_some_and(|n| n > 100),
+        "{}",
+        r.body
+    );
+    assert_eq!(json["Tasks"]["CDNTask"].as_array().map(Vec::len), Some(0));
+    // Failed rows show their reason; others an empty Description.
+    let failed: Params = [
+        ("ObjectType", "file"),
+        ("Status", "Failed"),
+        ("Format", "JSON"),
+    ]
+    .into_iter()
+    .collect();
+    let r = api::answer(
+        &f.projection,
+        &Limits::default(),
+        "DescribeRefreshTasks",
+        &failed,
+        f.end,
+        Format::Xml,
+        b"id",
+    );
+    let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    let reasons: Vec<&str> = FailReason::ALL.iter().map(|r| r.as_str()).collect();
+    let tasks = json["Tasks"]["CDNTask"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!tasks.is_empty());
+    assert!(
+        tasks
+            .iter()
+            .all(|t| reasons.contains(&t["Description"].as_str().unwrap_or("")))
+    );
+}
