@@ -323,7 +323,11 @@ fn a_bad_scenario_leaves_an_existing_log_untouched() {
 fn query_prints_golden_json_and_xml_for_ci_replay() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = path_in(&dir, "ci.cdnlog");
-    expect_exit(&cdnsim(&["simulate", &scenario("ci-replay.toml"), "-o", p(&log), "-q"]), 0, "");
+    expect_exit(
+        &cdnsim(&["simulate", &scenario("ci-replay.toml"), "-o", p(&log), "-q"]),
+        0,
+        "",
+    );
     let at = "2026-11-20T10:03:00Z";
     let run = |args: &[&str]| {
         let mut all = vec!["query", p(&log), "--at", at];
@@ -331,17 +335,33 @@ fn query_prints_golden_json_and_xml_for_ci_replay() {
         let output = cdnsim(&all);
         expect_exit(&output, 0, "");
         let again = cdnsim(&all);
-        assert_eq!(output.stdout, again.stdout, "query is not byte-identical across runs");
+        assert_eq!(
+            output.stdout, again.stdout,
+            "query is not byte-identical across runs"
+        );
         text(&output.stdout)
     };
-    golden("ci-replay.describe.json", &run(&["Format=JSON", "PageSize=4"]));
-    golden("ci-replay.describe.xml", &run(&["PageSize=4", "PageNumber=2"]));
+    golden(
+        "ci-replay.describe.json",
+        &run(&["Format=JSON", "PageSize=4"]),
+    );
+    golden(
+        "ci-replay.describe.xml",
+        &run(&["PageSize=4", "PageNumber=2"]),
+    );
     golden(
         "ci-replay.by-id.xml",
-        &run(&["Action=DescribeRefreshTaskById", "TaskId=9000000002,9000000003"]),
+        &run(&[
+            "Action=DescribeRefreshTaskById",
+            "TaskId=9000000002,9000000003",
+        ]),
     );
     let output = cdnsim(&["query", p(&log), "Format=JSON", "ObjectType=folder"]);
     expect_exit(&output, 2, "");
     assert!(text(&output.stdout).contains(r#""Code":"InvalidObjectType.ValueNotSupported""#));
-    expect_exit(&cdnsim(&["query", p(&log), "PageSize"]), 2, "parameter \"PageSize\" is not KEY=VALUE");
+    expect_exit(
+        &cdnsim(&["query", p(&log), "PageSize"]),
+        2,
+        "parameter \"PageSize\" is not KEY=VALUE",
+    );
 }

@@ -13,7 +13,7 @@
 
 mod query;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
@@ -92,8 +92,34 @@ pub enum ProjectionError {
     },
 }
 
-/// Rows indexed in query order, for one group (all rows, a domain, a type, ...).
-type Group = Vec<u32>;
+/// Rows indexed in query order, for one group (all rows, a domain, a type, ...), with a
+/// running count of Complete rows over its frozen prefix.
+///
+/// A row is *frozen* once its CreationTime second is before every row still in flight and
+/// before the second of the last event: it is finished, and no row will be inserted before
+/// it. Frozen rows form a prefix of every group, and their final status never changes, so
+/// `complete[i]` (Complete rows among the first `i`) answers Status counts over them in O(1).
+#[derive(Debug, Clone)]
+struct Group {
+    rows: Vec<u32>,
+    /// Complete rows among the first `i` rows; its length is the frozen prefix + 1.
+    complete: Vec<u32>,
+}
+
+impl Default for Group {
+    fn default() -> Group {
+        Group {
+            rows: Vec::new(),
+            complete: vec![0],
+        }
+    }
+}
+
+impl Group {
+    fn frozen_len(&self) -> usize {
+        self.complete.len() - 1
+    }
+}
 
 /// The temporal projection. See the module docs.
 #[derive(Debug, Default)]
@@ -112,6 +138,12 @@ pub struct Projection {
     by_domain_type: Vec<[Group; 5]>,
     last_ms: Option<TimeMs>,
     events: u64,
+    /// Rows not finished yet, by creation time.
+    in_flight: BTreeSet<(TimeMs, u32)>,
+    /// The longest time from creation to Complete/Failed of any finished row.
+    max_span_ms: TimeMs,
+    /// Rows `0..frozen_rows` are frozen (see [`Group`]).
+    frozen_rows: u32,
 }
 
 fn path_hash(path: &str) -> u64 {
@@ -192,7 +224,35 @@ impl Projection {
         }
         self.events += 1;
         self.last_ms = Some(record.at_ms);
+        self.freeze();
         Ok(())
+    }
+
+    /// Extends the frozen prefix of every group past rows that can no longer change.
+    fn freeze(&mut self) {
+        let Some(last_ms) = self.last_ms else { return };
+        let mut frontier_ms = last_ms.div_euclid(1000) * 1000;
+        if let Some(&(created, _)) = self.in_flight.first() {
+            frontier_ms = frontier_ms.min(created.div_euclid(1000) * 1000);
+        }
+        let first = self.frozen_rows as usize;
+        let newly = self.rows[first..].partition_point(|r| r.created_second_ms() < frontier_ms);
+        if newly == 0 {
+            return;
+        }
+        for i in first..first + newly {
+            let info = self.rows[i];
+            let (d, t) = (usize::from(info.domain), usize::from(info.object_type));
+            for group in [
+                &mut self.all,
+                &mut self.by_type[t],
+                &mut self.by_domain[d],
+                &mut self.by_domain_type[d][t],
+            ] {
+                extend_frozen(group, &self.rows, &self.transitions, frontier_ms);
+            }
+        }
+        self.frozen_rows += newly as u32;
     }
 
     fn row(&self, seq: u64, row: RowId) -> Result<&RowInfo, ProjectionError> {
@@ -230,7 +290,7 @@ impl Projection {
                 })?;
                 self.domains.push(domain.to_owned());
                 self.domain_ids.insert(domain.to_owned(), id);
-                self.by_domain.push(Group::new());
+                self.by_domain.push(Group::default());
                 self.by_domain_type.push(Default::default());
                 id
             }
@@ -251,6 +311,7 @@ impl Projection {
             object_type: object_type as u8,
         };
         self.rows.push(info);
+        self.in_flight.insert((at_ms, index));
         self.by_task.entry(task_id.0).or_default().push(index);
         self.by_path
             .entry(path_hash(object_path))
@@ -259,10 +320,10 @@ impl Projection {
         let t = object_type as usize;
         let d = usize::from(domain_id);
         let rows = &self.rows;
-        insert_sorted(&mut self.all, rows, index);
-        insert_sorted(&mut self.by_type[t], rows, index);
-        insert_sorted(&mut self.by_domain[d], rows, index);
-        insert_sorted(&mut self.by_domain_type[d][t], rows, index);
+        insert_sorted(&mut self.all.rows, rows, index);
+        insert_sorted(&mut self.by_type[t].rows, rows, index);
+        insert_sorted(&mut self.by_domain[d].rows, rows, index);
+        insert_sorted(&mut self.by_domain_type[d][t].rows, rows, index);
         Ok(())
     }
 
@@ -288,7 +349,11 @@ impl Projection {
             process,
             kind,
         });
-        self.rows[row as usize].last = index;
+        let info = &mut self.rows[row as usize];
+        info.last = index;
+        if kind >= 1 && self.in_flight.remove(&(info.created_ms, row as u32)) {
+            self.max_span_ms = self.max_span_ms.max(at_ms - info.created_ms);
+        }
         Ok(())
     }
 
@@ -300,15 +365,16 @@ impl Projection {
 
     /// Approximate heap bytes held (for the memory-per-row figure).
     pub fn heap_bytes(&self) -> usize {
-        let groups: usize = self.by_domain.iter().map(Vec::capacity).sum::<usize>()
+        let size = |g: &Group| g.rows.capacity() + g.complete.capacity();
+        let groups: usize = self.by_domain.iter().map(size).sum::<usize>()
             + self
                 .by_domain_type
                 .iter()
                 .flatten()
-                .map(Vec::capacity)
+                .map(size)
                 .sum::<usize>()
-            + self.by_type.iter().map(Vec::capacity).sum::<usize>()
-            + self.all.capacity();
+            + self.by_type.iter().map(size).sum::<usize>()
+            + size(&self.all);
         let maps: usize = self
             .by_task
             .values()
@@ -334,13 +400,31 @@ fn key(rows: &[RowInfo], index: u32) -> (TimeMs, u64, u32) {
 }
 
 /// Inserts `index` keeping `group` sorted; rows arrive in time order, so it lands near the end.
-fn insert_sorted(group: &mut Group, rows: &[RowInfo], index: u32) {
+fn insert_sorted(group: &mut Vec<u32>, rows: &[RowInfo], index: u32) {
     let k = key(rows, index);
     let mut at = group.len();
     while at > 0 && key(rows, group[at - 1]) > k {
         at -= 1;
     }
     group.insert(at, index);
+}
+
+/// Extends `group`'s frozen prefix over its rows created before `frontier_ms`.
+fn extend_frozen(
+    group: &mut Group,
+    rows: &[RowInfo],
+    transitions: &[Transition],
+    frontier_ms: TimeMs,
+) {
+    while let Some(&i) = group.rows.get(group.frozen_len()) {
+        let info = &rows[i as usize];
+        if info.created_second_ms() >= frontier_ms {
+            break;
+        }
+        let complete = info.last != NONE && transitions[info.last as usize].kind == 1;
+        let before = group.complete.last().copied().unwrap_or(0);
+        group.complete.push(before + u32::from(complete));
+    }
 }
 
 /// Failure reason of a transition kind.

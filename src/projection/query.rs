@@ -176,25 +176,20 @@ impl Projection {
             };
         };
         // The window on CreationTime is a contiguous range of the group.
-        let lo =
-            group.partition_point(|&i| self.rows[i as usize].created_second_ms() < q.window_ms.0);
-        let hi =
-            group.partition_point(|&i| self.rows[i as usize].created_second_ms() <= q.window_ms.1);
-        let range = &group[lo..hi.max(lo)];
-        if q.status.is_some() {
-            // Status depends on the replay time: check each row of the window.
-            let mut total = 0u64;
-            let mut rows = Vec::new();
-            for &i in range.iter().rev() {
-                if self.matches(i, q) {
-                    if total as usize >= offset && rows.len() < size {
-                        rows.push(self.view(i, q.at_ms));
-                    }
-                    total += 1;
-                }
-            }
-            return Page { total, rows };
+        let second = |i: &u32| self.rows[*i as usize].created_second_ms();
+        let lo = group.rows.partition_point(|i| second(i) < q.window_ms.0);
+        let hi = group
+            .rows
+            .partition_point(|i| second(i) <= q.window_ms.1)
+            .max(lo);
+        match q.status {
+            Some(status) => self.describe_status(group, lo, hi, status, q, offset, size),
+            None => self.describe_all(&group.rows[lo..hi], q, offset, size),
         }
+    }
+
+    /// Every row of `range` (a window of a group) created by `q.at_ms`, paged.
+    fn describe_all(&self, range: &[u32], q: &DescribeQuery, offset: usize, size: usize) -> Page {
         // Rows created after the replay time can only sit in its own second, at the top.
         let at_second = q.at_ms.div_euclid(1000) * 1000;
         let top_start =
@@ -216,6 +211,69 @@ impl Projection {
             .map(|i| self.view(i, q.at_ms))
             .collect();
         Page { total, rows }
+    }
+
+    /// Rows of `group.rows[lo..hi]` with a status as of `q.at_ms`, paged.
+    ///
+    /// Rows that are frozen and were created more than the longest lifecycle seen before the
+    /// replay time had finished by then: their status is their final one, counted from the
+    /// group's running count of Complete rows. Only the newer rows are checked one by one.
+    #[allow(clippy::too_many_arguments)]
+    fn describe_status(
+        &self,
+        group: &super::Group,
+        lo: usize,
+        hi: usize,
+        status: StatusFilter,
+        q: &DescribeQuery,
+        offset: usize,
+        size: usize,
+    ) -> Page {
+        let settled_before = q.at_ms.saturating_sub(self.max_span_ms);
+        let settled = group.rows[..group.frozen_len()].partition_point(|&i| {
+            self.rows[i as usize].created_second_ms() + 1000 <= settled_before
+        });
+        let split = settled.clamp(lo, hi);
+        let mut total = 0usize;
+        let mut rows = Vec::new();
+        for &i in group.rows[split..hi].iter().rev() {
+            if self.matches(i, q) {
+                if total >= offset && rows.len() < size {
+                    rows.push(self.view(i, q.at_ms));
+                }
+                total += 1;
+            }
+        }
+        // Settled rows: count(x) = matching rows among the group's first x.
+        let complete = |x: usize| group.complete[x] as usize;
+        let count = |x: usize| match status {
+            StatusFilter::Complete => complete(x),
+            StatusFilter::Failed => x - complete(x),
+            StatusFilter::Refreshing => 0,
+        };
+        let settled_total = count(split) - count(lo);
+        // The k-th match from the top of the settled part (k = 0 is the newest).
+        let mut k = offset.saturating_sub(total);
+        while rows.len() < size && k < settled_total {
+            // The smallest x with count(x) > want: the row sought is at x - 1.
+            // Invariant: count(left) <= want < count(right).
+            let want = count(split) - k - 1;
+            let (mut left, mut right) = (lo, split);
+            while right - left > 1 {
+                let mid = left + (right - left) / 2;
+                if count(mid) > want {
+                    right = mid;
+                } else {
+                    left = mid;
+                }
+            }
+            rows.push(self.view(group.rows[right - 1], q.at_ms));
+            k += 1;
+        }
+        Page {
+            total: (total + settled_total) as u64,
+            rows,
+        }
     }
 
     /// DescribeRefreshTaskById as of `q.at_ms`: every row of the ids inside the window.
