@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod oracle;
+
 use std::path::{Path, PathBuf};
 
 use cdnsim::event::{Event, FailReason, ObjectType, Process, Source, TaskId, TimeMs};
