@@ -1,6 +1,6 @@
 //! Answering DescribeRefreshTasks and DescribeRefreshTaskById as of a time.
 
-use super::{Group, NONE, Projection, RowInfo, key, path_hash, reason_of};
+use super::{Group, NONE, Projection, RowInfo, key, reason_of};
 use crate::api::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
 use crate::event::{FailReason, ObjectType, Process, TaskId, TimeMs};
 
@@ -145,18 +145,13 @@ impl Projection {
         let offset = (q.page_number as usize - 1).saturating_mul(q.page_size as usize);
         let size = q.page_size as usize;
         // A TaskId or a path names few rows: filter them directly.
-        let named = match (q.task_id, &q.object_path) {
-            (Some(id), _) => Some(self.by_task.get(&id.0)),
-            (None, Some(path)) => Some(self.by_path.get(&path_hash(path))),
+        let named: Option<Vec<u32>> = match (q.task_id, &q.object_path) {
+            (Some(id), _) => Some(self.task_rows(id.0).collect()),
+            (None, Some(path)) => Some(self.path_rows(path).collect()),
             (None, None) => None,
         };
         if let Some(named) = named {
-            let mut hits: Vec<u32> = named
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&i| self.matches(i, q))
-                .collect();
+            let mut hits: Vec<u32> = named.into_iter().filter(|&i| self.matches(i, q)).collect();
             hits.sort_unstable_by_key(|&i| std::cmp::Reverse(key(&self.rows, i)));
             let rows = hits
                 .iter()
@@ -176,24 +171,33 @@ impl Projection {
             };
         };
         // The window on CreationTime is a contiguous range of the group.
-        let second = |i: &u32| self.rows[*i as usize].created_second_ms();
-        let lo = group.rows.partition_point(|i| second(i) < q.window_ms.0);
+        let lo = group.count_while(&self.rows, |s| s < q.window_ms.0);
         let hi = group
-            .rows
-            .partition_point(|i| second(i) <= q.window_ms.1)
+            .count_while(&self.rows, |s| s <= q.window_ms.1)
             .max(lo);
         match q.status {
             Some(status) => self.describe_status(group, lo, hi, status, q, offset, size),
-            None => self.describe_all(&group.rows[lo..hi], q, offset, size),
+            None => self.describe_all(group, lo, hi, q, offset, size),
         }
     }
 
     /// Every row of `range` (a window of a group) created by `q.at_ms`, paged.
-    fn describe_all(&self, range: &[u32], q: &DescribeQuery, offset: usize, size: usize) -> Page {
+    fn describe_all(
+        &self,
+        group: &super::Group,
+        lo: usize,
+        hi: usize,
+        q: &DescribeQuery,
+        offset: usize,
+        size: usize,
+    ) -> Page {
+        let range = &group.rows[lo..hi];
         // Rows created after the replay time can only sit in its own second, at the top.
         let at_second = q.at_ms.div_euclid(1000) * 1000;
-        let top_start =
-            range.partition_point(|&i| self.rows[i as usize].created_second_ms() < at_second);
+        let top_start = group
+            .count_while(&self.rows, |s| s < at_second)
+            .clamp(lo, hi)
+            - lo;
         let top: Vec<u32> = range[top_start..]
             .iter()
             .rev()
@@ -230,9 +234,9 @@ impl Projection {
         size: usize,
     ) -> Page {
         let settled_before = q.at_ms.saturating_sub(self.max_span_ms);
-        let settled = group.rows[..group.frozen_len()].partition_point(|&i| {
-            self.rows[i as usize].created_second_ms() + 1000 <= settled_before
-        });
+        let settled = group
+            .count_while(&self.rows, |s| s + 1000 <= settled_before)
+            .min(group.frozen_len());
         let split = settled.clamp(lo, hi);
         let mut total = 0usize;
         let mut rows = Vec::new();
@@ -281,9 +285,7 @@ impl Projection {
         let mut hits: Vec<u32> = q
             .task_ids
             .iter()
-            .filter_map(|id| self.by_task.get(&id.0))
-            .flatten()
-            .copied()
+            .flat_map(|id| self.task_rows(id.0))
             .filter(|&i| {
                 let info = &self.rows[i as usize];
                 info.created_ms <= q.at_ms
