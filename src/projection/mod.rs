@@ -14,7 +14,7 @@
 mod query;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
 use crate::event::{EventRef, FailReason, ObjectType, Process, RecordRef, RowId, TaskId, TimeMs};
@@ -92,6 +92,32 @@ pub enum ProjectionError {
     },
 }
 
+/// Spreads a `u64` key (a TaskId or a path's SipHash) over the table: one multiply by an odd
+/// constant, so that sequential TaskIds do not collide.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Key → newest row. A hash map is fine here: it is only ever looked up, never iterated, so
+/// its order cannot reach a response.
+#[allow(clippy::disallowed_types)]
+type KeyMap = std::collections::HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+
 /// Rows indexed in query order, for one group (all rows, a domain, a type, ...), with a
 /// running count of Complete rows over its frozen prefix.
 ///
@@ -166,10 +192,10 @@ pub struct Projection {
     domains: Vec<String>,
     domain_ids: BTreeMap<String, u16>,
     /// TaskId → its newest row; older rows of the task follow `next_in_task`.
-    by_task: BTreeMap<u64, u32>,
+    by_task: KeyMap,
     next_in_task: Vec<u32>,
     /// Hash of the path → rows (checked against the path itself).
-    by_path: BTreeMap<u64, u32>,
+    by_path: KeyMap,
     next_same_path: Vec<u32>,
     all: Group,
     by_type: [Group; 5],
