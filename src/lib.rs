@@ -11,7 +11,8 @@
 //! - [`scenario`]: scenario files → validated [`scenario::Scenario`].
 //! - [`sim`]: the deterministic discrete-event simulator and `simulate_to_log`.
 //! - [`objpath`]: submitted object paths (scheme, domain).
-//! - [`api`]: query parameters, validation order and error codes of the CDN API.
+//! - [`projection`]: the temporal projection — task rows and their state as of any time.
+//! - [`api`]: the CDN query API — parameters, validation order, error codes, JSON/XML bodies.
 //! - [`dump`]: the JSON-lines view of events.
 //! - [`time`]: rendering and parsing virtual time.
 //! - [`cli`]: the `cdnsim` subcommands; `src/bin/cdnsim.rs` is a thin wrapper.
