@@ -245,6 +245,38 @@ pub enum Event<S = String> {
 /// An event whose text borrows from a reader's buffer.
 pub type EventRef<'a> = Event<&'a str>;
 
+impl Event {
+    /// A view of this event that borrows its text.
+    pub fn as_ref(&self) -> EventRef<'_> {
+        match self {
+            Event::Created {
+                row,
+                task_id,
+                domain,
+                object_path,
+                object_type,
+                source,
+            } => Event::Created {
+                row: *row,
+                task_id: *task_id,
+                domain,
+                object_path,
+                object_type: *object_type,
+                source: *source,
+            },
+            Event::Progressed { row, process } => Event::Progressed {
+                row: *row,
+                process: *process,
+            },
+            Event::Completed { row } => Event::Completed { row: *row },
+            Event::Failed { row, reason } => Event::Failed {
+                row: *row,
+                reason: *reason,
+            },
+        }
+    }
+}
+
 impl<S> Event<S> {
     /// The row the event is about.
     pub fn row(&self) -> RowId {

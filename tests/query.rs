@@ -56,15 +56,10 @@ fn fixture() -> &'static Fixture {
         sim.advance_to(TimeMs::MAX, &mut events, usize::MAX);
         let mut projection = Projection::new();
         for (seq, (at_ms, event)) in events.iter().enumerate() {
-            let record = cdnsim::event::Record {
+            let borrowed = cdnsim::event::Record {
                 seq: seq as u64,
                 at_ms: *at_ms,
-                event: event.clone(),
-            };
-            let borrowed = cdnsim::event::Record {
-                seq: record.seq,
-                at_ms: record.at_ms,
-                event: borrowed(&record.event),
+                event: event.as_ref(),
             };
             projection.apply(&borrowed).expect("applies");
         }
@@ -76,35 +71,6 @@ fn fixture() -> &'static Fixture {
             end,
         }
     })
-}
-
-fn borrowed(event: &Event) -> cdnsim::event::EventRef<'_> {
-    match event {
-        Event::Created {
-            row,
-            task_id,
-            domain,
-            object_path,
-            object_type,
-            source,
-        } => cdnsim::event::EventRef::Created {
-            row: *row,
-            task_id: *task_id,
-            domain,
-            object_path,
-            object_type: *object_type,
-            source: *source,
-        },
-        Event::Progressed { row, process } => cdnsim::event::EventRef::Progressed {
-            row: *row,
-            process: *process,
-        },
-        Event::Completed { row } => cdnsim::event::EventRef::Completed { row: *row },
-        Event::Failed { row, reason } => cdnsim::event::EventRef::Failed {
-            row: *row,
-            reason: *reason,
-        },
-    }
 }
 
 fn arb_query() -> impl Strategy<Value = DescribeQuery> {
