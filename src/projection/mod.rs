@@ -13,7 +13,7 @@
 
 mod query;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
@@ -203,8 +203,9 @@ pub struct Projection {
     by_domain_type: Vec<[Group; 5]>,
     last_ms: Option<TimeMs>,
     events: u64,
-    /// Rows not finished yet, by creation time.
-    in_flight: BTreeSet<(TimeMs, u32)>,
+    /// The oldest row that may still be unfinished (rows are created in time order, so
+    /// every row before it is finished).
+    unfinished_from: u32,
     /// The longest time from creation to Complete/Failed of any finished row.
     max_span_ms: TimeMs,
     /// Rows `0..frozen_rows` are frozen (see [`Group`]).
@@ -232,7 +233,28 @@ impl Projection {
         while let Some(record) = records.next_ref() {
             projection.apply(&record?)?;
         }
+        projection.shrink_to_fit();
         Ok(projection)
+    }
+
+    /// Gives back spare capacity (after a bulk build; appends later grow it again).
+    pub fn shrink_to_fit(&mut self) {
+        self.rows.shrink_to_fit();
+        self.transitions.shrink_to_fit();
+        self.paths.shrink_to_fit();
+        self.next_in_task.shrink_to_fit();
+        self.next_same_path.shrink_to_fit();
+        self.by_task.shrink_to_fit();
+        self.by_path.shrink_to_fit();
+        let groups = std::iter::once(&mut self.all)
+            .chain(self.by_type.iter_mut())
+            .chain(self.by_domain.iter_mut())
+            .chain(self.by_domain_type.iter_mut().flatten());
+        for g in groups {
+            g.rows.shrink_to_fit();
+            g.complete.shrink_to_fit();
+            g.fences.shrink_to_fit();
+        }
     }
 
     /// Rows created so far.
@@ -297,8 +319,11 @@ impl Projection {
     fn freeze(&mut self) {
         let Some(last_ms) = self.last_ms else { return };
         let mut frontier_ms = last_ms.div_euclid(1000) * 1000;
-        if let Some(&(created, _)) = self.in_flight.first() {
-            frontier_ms = frontier_ms.min(created.div_euclid(1000) * 1000);
+        let finished = |r: &RowInfo| r.last != NONE && self.transitions[r.last as usize].kind >= 1;
+        let from = self.unfinished_from as usize;
+        self.unfinished_from += self.rows[from..].iter().take_while(|r| finished(r)).count() as u32;
+        if let Some(oldest) = self.rows.get(self.unfinished_from as usize) {
+            frontier_ms = frontier_ms.min(oldest.created_second_ms());
         }
         let first = self.frozen_rows as usize;
         let newly = self.rows[first..]
@@ -379,7 +404,6 @@ impl Projection {
             object_type: object_type as u8,
         };
         self.rows.push(info);
-        self.in_flight.insert((at_ms, index));
         let task_head = self.by_task.insert(task_id.0, index);
         self.next_in_task.push(task_head.unwrap_or(NONE));
         let path_head = self.by_path.insert(path_hash(object_path), index);
@@ -418,7 +442,8 @@ impl Projection {
         });
         let info = &mut self.rows[row as usize];
         info.last = index;
-        if kind >= 1 && self.in_flight.remove(&(info.created_ms, row as u32)) {
+        let was_finished = prev != NONE && self.transitions[prev as usize].kind >= 1;
+        if kind >= 1 && !was_finished {
             self.max_span_ms = self.max_span_ms.max(at_ms - info.created_ms);
         }
         Ok(())
