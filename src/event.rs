@@ -248,6 +248,13 @@ pub type EventRef<'a> = Event<&'a str>;
 impl Event {
     /// A view of this event that borrows its text.
     pub fn as_ref(&self) -> EventRef<'_> {
+        self.map_text(String::as_str)
+    }
+}
+
+impl<S> Event<S> {
+    /// The same event with its two text fields mapped by `f`.
+    pub fn map_text<'a, T>(&'a self, f: impl Fn(&'a S) -> T) -> Event<T> {
         match self {
             Event::Created {
                 row,
@@ -259,8 +266,8 @@ impl Event {
             } => Event::Created {
                 row: *row,
                 task_id: *task_id,
-                domain,
-                object_path,
+                domain: f(domain),
+                object_path: f(object_path),
                 object_type: *object_type,
                 source: *source,
             },
@@ -275,9 +282,7 @@ impl Event {
             },
         }
     }
-}
 
-impl<S> Event<S> {
     /// The row the event is about.
     pub fn row(&self) -> RowId {
         match self {
@@ -302,32 +307,7 @@ impl<S> Event<S> {
 impl<S: AsRef<str>> Event<S> {
     /// A copy that owns its text.
     pub fn to_owned_event(&self) -> Event {
-        match self {
-            Event::Created {
-                row,
-                task_id,
-                domain,
-                object_path,
-                object_type,
-                source,
-            } => Event::Created {
-                row: *row,
-                task_id: *task_id,
-                domain: domain.as_ref().to_owned(),
-                object_path: object_path.as_ref().to_owned(),
-                object_type: *object_type,
-                source: *source,
-            },
-            Event::Progressed { row, process } => Event::Progressed {
-                row: *row,
-                process: *process,
-            },
-            Event::Completed { row } => Event::Completed { row: *row },
-            Event::Failed { row, reason } => Event::Failed {
-                row: *row,
-                reason: *reason,
-            },
-        }
+        self.map_text(|s| s.as_ref().to_owned())
     }
 }
 

@@ -149,40 +149,30 @@ impl Records {
                 return Some(Err(e));
             }
         };
-        match codec::decode_record_ref(self.header.format_version, self.frames.payload()) {
-            Ok(record) => {
-                match check_position(record.seq, record.at_ms, self.next_seq, self.previous_ms) {
-                    Ok(()) => {
-                        self.next_seq += 1;
-                        self.previous_ms = Some(record.at_ms);
-                        Some(Ok(record))
-                    }
-                    Err(damage) => {
-                        self.done = true;
-                        let file_len = self.frames.file_len();
-                        Some(Err(damage_error(
-                            &self.path,
-                            offset,
-                            self.next_seq,
-                            file_len,
-                            damage,
-                        )))
+        let damage =
+            match codec::decode_record_ref(self.header.format_version, self.frames.payload()) {
+                Ok(record) => {
+                    match check_position(record.seq, record.at_ms, self.next_seq, self.previous_ms)
+                    {
+                        Ok(()) => {
+                            self.next_seq += 1;
+                            self.previous_ms = Some(record.at_ms);
+                            return Some(Ok(record));
+                        }
+                        Err(damage) => damage,
                     }
                 }
-            }
-            Err(e) => {
-                self.done = true;
-                let damage = Damage::Undecodable(e.to_string());
-                let file_len = self.frames.file_len();
-                Some(Err(damage_error(
-                    &self.path,
-                    offset,
-                    self.next_seq,
-                    file_len,
-                    damage,
-                )))
-            }
-        }
+                Err(e) => Damage::Undecodable(e.to_string()),
+            };
+        self.done = true;
+        let file_len = self.frames.file_len();
+        Some(Err(damage_error(
+            &self.path,
+            offset,
+            self.next_seq,
+            file_len,
+            damage,
+        )))
     }
 
     /// Reads past records while `skip(seq, at_ms)` holds, decoding only their positions.
