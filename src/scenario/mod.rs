@@ -672,16 +672,12 @@ fn check_lifecycle(
         min_ms: 300_000,
         max_ms: 1_800_000,
     };
-    let Some(raw) = raw else {
-        return Ok(Lifecycle {
-            queue_delay: Dist::Uniform {
-                min_ms: 0,
-                max_ms: 10_000,
-            },
-            processing: [refresh, refresh, refresh, refresh, preload],
-            progress_steps: 4,
-        });
-    };
+    // An absent [lifecycle] table is an empty one: every key takes its default below.
+    let raw = raw.unwrap_or(raw::RawLifecycle {
+        queue_delay: None,
+        progress_steps: None,
+        processing: None,
+    });
     let queue_delay = check_dist(
         ctx,
         raw.queue_delay.as_ref(),

@@ -457,10 +457,7 @@ impl Simulator {
                 object_type,
                 source,
             };
-            self.stats.events += 1;
-            self.stats.first_ms.get_or_insert(at_ms);
-            self.stats.last_ms = Some(at_ms);
-            out.push((at_ms, event));
+            self.emit(out, at_ms, event);
             self.plan_row(row, at_ms, submission.domain, object_type, plan);
         }
         task_ids
