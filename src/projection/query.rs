@@ -1,6 +1,6 @@
 //! Answering DescribeRefreshTasks and DescribeRefreshTaskById as of a time.
 
-use super::{Group, NONE, Projection, RowInfo, key, reason_of};
+use super::{Group, NONE, Projection, RowInfo, Transition, key, reason_of};
 use crate::api::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
 use crate::event::{FailReason, ObjectType, Process, TaskId, TimeMs};
 
@@ -60,9 +60,17 @@ pub struct Page {
 impl Projection {
     /// State of a row as of `at_ms` (which must be at or after its creation).
     fn state(&self, info: &RowInfo, at_ms: TimeMs) -> (Status, Process, Option<FailReason>) {
-        let mut t = info.last;
-        while t != NONE {
-            let tr = &self.transitions[t as usize];
+        let newest = (info.last != NONE).then(|| self.transitions[info.last as usize]);
+        self.state_from(newest, at_ms)
+    }
+
+    /// State as of `at_ms` of the row whose newest transition is `newest`.
+    fn state_from(
+        &self,
+        mut newest: Option<Transition>,
+        at_ms: TimeMs,
+    ) -> (Status, Process, Option<FailReason>) {
+        while let Some(tr) = newest {
             if tr.at_ms <= at_ms {
                 let process = Process::from_basis_points(tr.process).unwrap_or(Process::ZERO);
                 return match (tr.kind, reason_of(tr.kind)) {
@@ -71,23 +79,38 @@ impl Projection {
                     (_, reason) => (Status::Failed, process, reason),
                 };
             }
-            t = tr.prev;
+            newest = (tr.prev != NONE).then(|| self.transitions[tr.prev as usize]);
         }
         (Status::Pending, Process::ZERO, None)
     }
 
-    fn view(&self, index: u32, at_ms: TimeMs) -> RowView {
-        let info = &self.rows[index as usize];
-        let (status, process, reason) = self.state(info, at_ms);
-        RowView {
-            task_id: TaskId(info.task_id),
-            object_path: self.path(info).to_owned(),
-            status,
-            process,
-            object_type: ObjectType::ALL[usize::from(info.object_type)],
-            creation_ms: info.created_second_ms(),
-            reason,
-        }
+    /// The rows `indices` as of `at_ms`, in that order.
+    ///
+    /// Built in passes — every row's info, then every row's newest transition, then the
+    /// paths — so that the cache misses of different rows overlap instead of queueing up
+    /// behind each other (a page's rows are scattered over the projection).
+    fn views(&self, indices: &[u32], at_ms: TimeMs) -> Vec<RowView> {
+        let infos: Vec<RowInfo> = indices.iter().map(|&i| self.rows[i as usize]).collect();
+        let newest: Vec<Option<Transition>> = infos
+            .iter()
+            .map(|info| (info.last != NONE).then(|| self.transitions[info.last as usize]))
+            .collect();
+        infos
+            .iter()
+            .zip(newest)
+            .map(|(info, newest)| {
+                let (status, process, reason) = self.state_from(newest, at_ms);
+                RowView {
+                    task_id: TaskId(info.task_id),
+                    object_path: self.path(info).to_owned(),
+                    status,
+                    process,
+                    object_type: ObjectType::ALL[usize::from(info.object_type)],
+                    creation_ms: info.created_second_ms(),
+                    reason,
+                }
+            })
+            .collect()
     }
 
     fn matches_status(&self, info: &RowInfo, at_ms: TimeMs, filter: StatusFilter) -> bool {
@@ -153,12 +176,8 @@ impl Projection {
         if let Some(named) = named {
             let mut hits: Vec<u32> = named.into_iter().filter(|&i| self.matches(i, q)).collect();
             hits.sort_unstable_by_key(|&i| std::cmp::Reverse(key(&self.rows, i)));
-            let rows = hits
-                .iter()
-                .skip(offset)
-                .take(size)
-                .map(|&i| self.view(i, q.at_ms))
-                .collect();
+            let page: Vec<u32> = hits.iter().skip(offset).take(size).copied().collect();
+            let rows = self.views(&page, q.at_ms);
             return Page {
                 total: hits.len() as u64,
                 rows,
@@ -210,10 +229,8 @@ impl Projection {
         let rest_offset = offset.saturating_sub(top.len());
         let rest_take = size - top.len().saturating_sub(offset).min(size);
         let from_rest = rest.iter().rev().skip(rest_offset).take(rest_take).copied();
-        let rows = from_top
-            .chain(from_rest)
-            .map(|i| self.view(i, q.at_ms))
-            .collect();
+        let page: Vec<u32> = from_top.chain(from_rest).collect();
+        let rows = self.views(&page, q.at_ms);
         Page { total, rows }
     }
 
@@ -239,17 +256,17 @@ impl Projection {
             .min(group.frozen_len());
         let split = settled.clamp(lo, hi);
         let mut total = 0usize;
-        let mut rows = Vec::new();
+        let mut page = Vec::new();
         for &i in group.rows[split..hi].iter().rev() {
             if self.matches(i, q) {
-                if total >= offset && rows.len() < size {
-                    rows.push(self.view(i, q.at_ms));
+                if total >= offset && page.len() < size {
+                    page.push(i);
                 }
                 total += 1;
             }
         }
         // Settled rows: count(x) = matching rows among the group's first x.
-        let complete = |x: usize| group.complete[x] as usize;
+        let complete = |x: usize| group.complete.count(x);
         let count = |x: usize| match status {
             StatusFilter::Complete => complete(x),
             StatusFilter::Failed => x - complete(x),
@@ -258,7 +275,7 @@ impl Projection {
         let settled_total = count(split) - count(lo);
         // The k-th match from the top of the settled part (k = 0 is the newest).
         let mut k = offset.saturating_sub(total);
-        while rows.len() < size && k < settled_total {
+        while page.len() < size && k < settled_total {
             // The smallest x with count(x) > want: the row sought is at x - 1.
             // Invariant: count(left) <= want < count(right).
             let want = count(split) - k - 1;
@@ -271,12 +288,12 @@ impl Projection {
                     left = mid;
                 }
             }
-            rows.push(self.view(group.rows[right - 1], q.at_ms));
+            page.push(group.rows[right - 1]);
             k += 1;
         }
         Page {
             total: (total + settled_total) as u64,
-            rows,
+            rows: self.views(&page, q.at_ms),
         }
     }
 
@@ -293,7 +310,7 @@ impl Projection {
             })
             .collect();
         hits.sort_unstable_by_key(|&i| std::cmp::Reverse(key(&self.rows, i)));
-        let rows = hits.iter().map(|&i| self.view(i, q.at_ms)).collect();
+        let rows = self.views(&hits, q.at_ms);
         Page {
             total: hits.len() as u64,
             rows,
