@@ -12,12 +12,14 @@
 //! - [`sim`]: the deterministic discrete-event simulator and `simulate_to_log`.
 //! - [`objpath`]: submitted object paths (scheme, domain).
 //! - [`projection`]: the temporal projection — task rows and their state as of any time.
-//! - [`api`]: the CDN query API — parameters, validation order, error codes, JSON/XML bodies.
+//! - [`api`]: the CDN API independent of HTTP — parameters, validation order, error codes,
+//!   JSON/XML bodies, percent-encoding, V1/V3 signatures.
+//! - [`server`]: `cdnsim serve` — hyper on tokio, the clock, the admin endpoints.
 //! - [`dump`]: the JSON-lines view of events.
 //! - [`time`]: rendering and parsing virtual time.
 //! - [`cli`]: the `cdnsim` subcommands; `src/bin/cdnsim.rs` is a thin wrapper.
 //!
-//! Data flows scenario → simulator → log → projection → API; see ARCHITECTURE.md.
+//! Data flows scenario → simulator → log → projection → API → HTTP; see ARCHITECTURE.md.
 
 #![warn(missing_docs)]
 
@@ -29,5 +31,6 @@ pub mod log;
 pub mod objpath;
 pub mod projection;
 pub mod scenario;
+pub mod server;
 pub mod sim;
 pub mod time;

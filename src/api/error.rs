@@ -161,4 +161,147 @@ impl ApiError {
             format!("The maximum number of taskIds is {max}."),
         )
     }
+
+    /// 400 `InvalidParameter.Encoding`: bad percent-encoding or non-UTF-8 bytes.
+    pub fn bad_encoding(what: &str, problem: &str) -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidParameter.Encoding",
+            format!("The request is not well encoded: {what} has {problem}."),
+        )
+    }
+
+    /// 400 `InvalidVersion`.
+    pub fn bad_version() -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidVersion",
+            "Specified parameter Version is not valid.",
+        )
+    }
+
+    /// 400 `UnsupportedHTTPMethod`.
+    pub fn unsupported_method() -> ApiError {
+        ApiError::new(
+            400,
+            "UnsupportedHTTPMethod",
+            "This http method not supported.",
+        )
+    }
+
+    /// 413 `RequestEntityTooLarge`.
+    pub fn body_too_large(max_bytes: usize) -> ApiError {
+        ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("The request body is larger than {max_bytes} bytes."),
+        )
+    }
+
+    /// 400 `InvalidReplayTime` (the `x-cdnsim-replay-time` header).
+    pub fn bad_replay_time(problem: &str) -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidReplayTime",
+            format!("x-cdnsim-replay-time {problem}."),
+        )
+    }
+
+    /// 403 `Forbidden.ReadOnly`: a write action against a finished log.
+    pub fn read_only(action: &str) -> ApiError {
+        ApiError::new(
+            403,
+            "Forbidden.ReadOnly",
+            format!("{action} is not allowed: this server serves a finished log read-only."),
+        )
+    }
+
+    /// 501 `NotImplemented`: an action cdnsim knows but does not answer yet.
+    pub fn not_implemented(action: &str) -> ApiError {
+        ApiError::new(
+            501,
+            "NotImplemented",
+            format!("{action} is not implemented by this version of cdnsim."),
+        )
+    }
+
+    /// 400 `Missing{Name}`: a required signature parameter is absent. `code` is the full code.
+    pub fn missing(code: &'static str, name: &str) -> ApiError {
+        ApiError::new(400, code, format!("{name} is mandatory for this action."))
+    }
+
+    /// 404 `InvalidAccessKeyId.NotFound`.
+    pub fn access_key_not_found() -> ApiError {
+        ApiError::new(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        )
+    }
+
+    /// 400 `SignatureDoesNotMatch`, echoing the server's string to sign as the gateway does
+    /// (the old Python SDK compares it with its own and reports `InvalidAccessKeySecret`).
+    pub fn signature_mismatch(string_to_sign: &str) -> ApiError {
+        ApiError::new(
+            400,
+            "SignatureDoesNotMatch",
+            format!(
+                "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"
+            ),
+        )
+    }
+
+    /// 400 `IncompleteSignature`.
+    pub fn incomplete_signature(problem: &str) -> ApiError {
+        ApiError::new(
+            400,
+            "IncompleteSignature",
+            format!("The request signature does not conform to Aliyun standards: {problem}."),
+        )
+    }
+
+    /// 400 `InvalidSignatureMethod`.
+    pub fn bad_signature_method() -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidSignatureMethod",
+            "Specified signature method is not valid.",
+        )
+    }
+
+    /// 400 `InvalidTimeStamp.Format`.
+    pub fn timestamp_format() -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        )
+    }
+
+    /// 400 `InvalidTimeStamp.Expired`.
+    pub fn timestamp_expired() -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        )
+    }
+
+    /// 400 `SignatureNonceUsed`.
+    pub fn nonce_used() -> ApiError {
+        ApiError::new(
+            400,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        )
+    }
+
+    /// 408 `RequestTimeout`: the body did not arrive in time.
+    pub fn body_timeout() -> ApiError {
+        ApiError::new(
+            408,
+            "RequestTimeout",
+            "The request body was not received in time.",
+        )
+    }
 }

@@ -1,9 +1,11 @@
 //! The CDN query API, independent of HTTP: parameters, validation, errors, response bodies.
 //! The HTTP server and `cdnsim query` share [`answer`], so they give the same bytes.
 
+pub mod encoding;
 pub mod error;
 pub mod params;
 pub mod render;
+pub mod signature;
 
 pub use error::ApiError;
 pub use params::{ByIdQuery, DescribeQuery, Params, StatusFilter, TypeFilter};
@@ -36,6 +38,29 @@ pub fn format_of(params: &Params, default: Format) -> Result<Format, ApiError> {
     }
 }
 
+/// The RequestId of a request: derived from the state queried (`identity`), the time, the
+/// action and the parameters, so the same request against the same state gets the same id.
+pub fn request_id_for(identity: &[u8], at_ms: TimeMs, action: &str, params: &Params) -> String {
+    let mut sorted: Vec<String> = params.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    sorted.sort();
+    render::request_id(&[
+        identity,
+        &at_ms.to_le_bytes(),
+        action.as_bytes(),
+        sorted.join("&").as_bytes(),
+    ])
+}
+
+/// An error answer.
+pub fn error_response(format: Format, request_id: String, e: &ApiError) -> Response {
+    Response {
+        status: e.status,
+        format,
+        body: render::error(format, &request_id, e),
+        request_id,
+    }
+}
+
 /// Answers a query action as of `at_ms`. `identity` names the state being queried (e.g. the
 /// log's fingerprint, seed and length); with the time and the parameters it derives the
 /// RequestId, so the same request against the same state gets the same bytes.
@@ -48,14 +73,7 @@ pub fn answer(
     default_format: Format,
     identity: &[u8],
 ) -> Response {
-    let mut sorted: Vec<String> = params.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    sorted.sort();
-    let request_id = render::request_id(&[
-        identity,
-        &at_ms.to_le_bytes(),
-        action.as_bytes(),
-        sorted.join("&").as_bytes(),
-    ]);
+    let request_id = request_id_for(identity, at_ms, action, params);
     let (format, result) = match format_of(params, default_format) {
         Ok(format) => (
             format,
@@ -78,15 +96,7 @@ pub fn answer(
             request_id,
             body,
         },
-        Err(e) => {
-            let body = render::error(format, &request_id, &e);
-            Response {
-                status: e.status,
-                format,
-                request_id,
-                body,
-            }
-        }
+        Err(e) => error_response(format, request_id, &e),
     }
 }
 

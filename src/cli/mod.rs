@@ -8,6 +8,7 @@ mod check;
 mod diff;
 mod dump;
 mod query;
+mod serve;
 mod simulate;
 mod verify;
 
@@ -39,6 +40,7 @@ enum Command {
     Dump(dump::Args),
     Diff(diff::Args),
     Query(query::Args),
+    Serve(serve::Args),
 }
 
 /// How a command ended.
@@ -73,6 +75,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Dump(args) => dump::run(&args, &mut out),
         Command::Diff(args) => diff::run(&args, &mut out),
         Command::Query(args) => query::run(&args, &mut out),
+        Command::Serve(args) => serve::run(&args, &mut out),
     };
     let flushed = out.flush();
     match (result, flushed) {
@@ -100,6 +103,8 @@ enum CliError {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Projection(#[from] crate::projection::ProjectionError),
+    #[error(transparent)]
+    Serve(#[from] crate::server::ServeError),
     #[error("{0}")]
     Usage(String),
     #[error("writing output: {0}")]

@@ -1,0 +1,181 @@
+//! `cdnsim serve`: the CDN API over HTTP, as of the server's clock.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{CliError, Outcome};
+use crate::api::signature::AccessKey;
+use crate::scenario::Scenario;
+use crate::server::{ClockMode, Config, Server, Source};
+use crate::time::parse_rfc3339;
+
+/// Serve the CDN API (DescribeRefreshTasks, DescribeRefreshTaskById, ...) over HTTP, answering
+/// as of the server's clock, for the official SDKs, curl or any HTTP client.
+///
+/// With --scenario the scenario is simulated as the clock moves and its log kept in the data
+/// directory; starting again with the same scenario resumes it. With --log a finished log is
+/// served read-only. The first line on stdout is `listening on http://HOST:PORT`. SIGINT or
+/// SIGTERM stops the server gracefully: open requests finish and the log is synced.
+///
+/// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
+/// as {"advance":"5m"} or {"to":"2026-11-20T10:00:00Z"}. A request may ask for an earlier
+/// time with the header `x-cdnsim-replay-time: <RFC 3339>`. Admin endpoints: GET
+/// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N, /_cdnsim/health, /_cdnsim/metrics.
+///
+/// Example: cdnsim serve --scenario scenarios/quickstart.toml, then curl
+/// 'http://127.0.0.1:18555/?Action=DescribeRefreshTasks&Format=JSON'
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["scenario", "log"]))]
+pub(super) struct Args {
+    /// A scenario to simulate and serve (its log goes into --data-dir).
+    #[arg(long, value_name = "SCENARIO")]
+    scenario: Option<PathBuf>,
+    /// A finished log (`*.cdnlog`) to serve read-only: write actions answer 403.
+    #[arg(long, value_name = "LOG")]
+    log: Option<PathBuf>,
+    /// Where to listen; port 0 picks a free one.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:18555")]
+    addr: SocketAddr,
+    /// Where a scenario's log lives (default: cdnsim-data/<scenario file name without .toml>).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Move an existing log in the data directory aside (to events.cdnlog.old) and start over.
+    #[arg(long)]
+    fresh: bool,
+    /// manual: time moves only with POST /_cdnsim/clock (deterministic); live: virtual time
+    /// runs --speed times wall time.
+    #[arg(long, value_enum, default_value_t = ClockArg::Manual)]
+    clock: ClockArg,
+    /// Virtual seconds per wall second with --clock live.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    speed: f64,
+    /// Initial clock, RFC 3339 (default: the log's last event, or the scenario's start).
+    #[arg(long, value_name = "T")]
+    at: Option<String>,
+    /// Turn on signature checks (V1 HMAC-SHA1 and V3 ACS3-HMAC-SHA256) with this key;
+    /// repeatable. Without it any credentials pass.
+    #[arg(long = "access-key", value_name = "ID:SECRET")]
+    access_keys: Vec<AccessKey>,
+    /// Largest request body, bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_body: usize,
+    /// Connections served at once; more wait in the accept queue.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+    /// Close a connection that sends no complete request head for this long (idle
+    /// keep-alive connections included); also bounds the wait for a request body.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ClockArg {
+    Manual,
+    Live,
+}
+
+impl Args {
+    fn config(&self) -> Result<Config, CliError> {
+        let source = match (&self.scenario, &self.log) {
+            (Some(path), None) => {
+                let scenario = Scenario::load(path)?;
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "scenario".into());
+                let data_dir = self
+                    .data_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("cdnsim-data").join(stem));
+                Source::Scenario {
+                    scenario: Box::new(scenario),
+                    data_dir,
+                    fresh: self.fresh,
+                }
+            }
+            (None, Some(path)) => {
+                if self.data_dir.is_some() || self.fresh {
+                    return Err(CliError::Usage(
+                        "--data-dir and --fresh go with --scenario, not --log".into(),
+                    ));
+                }
+                Source::Log(path.clone())
+            }
+            _ => return Err(CliError::Usage("give one of --scenario and --log".into())),
+        };
+        let clock = match self.clock {
+            ClockArg::Manual => ClockMode::Manual,
+            ClockArg::Live if self.speed.is_finite() && self.speed > 0.0 => {
+                ClockMode::Live { speed: self.speed }
+            }
+            ClockArg::Live => {
+                return Err(CliError::Usage(format!(
+                    "--speed {} must be a positive number",
+                    self.speed
+                )));
+            }
+        };
+        let at_ms = match &self.at {
+            Some(text) => Some(parse_rfc3339(text).ok_or_else(|| {
+                CliError::Usage(format!("--at {text:?} is not an RFC 3339 time"))
+            })?),
+            None => None,
+        };
+        let mut config = Config::new(source);
+        config.addr = self.addr;
+        config.clock = clock;
+        config.at_ms = at_ms;
+        config.access_keys = self.access_keys.clone();
+        config.body_bytes_max = self.max_body;
+        config.connections_max = self.max_connections;
+        config.idle_timeout = self.idle_timeout;
+        config.body_timeout = self.idle_timeout;
+        Ok(config)
+    }
+}
+
+pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = Server::bind(config).await?;
+        let addr = server.local_addr()?;
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+        server.run(shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,334 @@
+//! The admin endpoints under `/_cdnsim/` (SPEC §6): `clock` (GET, and POST for the manual
+//! clock), `events`, `health`, `metrics`. Answers are JSON (`{"error": "..."}` on failure),
+//! JSON lines for `events`, and the Prometheus text format for `metrics`.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::http::full;
+use super::{App, Body, ClockMode};
+use crate::event::{Record, TimeMs};
+use crate::log::Records;
+use crate::time::{format_ms, parse_rfc3339};
+
+/// Largest `POST clock` body.
+const CLOCK_BODY_BYTES_MAX: usize = 4 * 1024;
+/// Bytes of JSON lines per chunk of an `events` answer.
+const EVENTS_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Answers a request under `/_cdnsim/`.
+pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    let path = req
+        .uri()
+        .path()
+        .trim_start_matches("/_cdnsim")
+        .trim_matches('/');
+    match (req.method(), path) {
+        (&Method::GET, "clock") => json(StatusCode::OK, &clock(app)),
+        (&Method::POST, "clock") => post_clock(app, req).await,
+        (&Method::GET, "events") => events(app, req.uri().query().unwrap_or("")).await,
+        (&Method::GET, "health") => json(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok", "now": format_ms(app.engine.now_ms())}),
+        ),
+        (&Method::GET, "metrics") => {
+            let mut response = Response::new(full(app.metrics.render(&app.engine)));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        (_, "clock") => not_allowed("GET, POST"),
+        (_, "events" | "health" | "metrics") => not_allowed("GET"),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no admin endpoint /_cdnsim/{path}; there are clock, events, health and metrics"
+            ),
+        ),
+    }
+}
+
+/// `GET clock` (and the answer of `POST clock`).
+#[derive(Debug, Serialize)]
+struct Clock {
+    now: String,
+    mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speed: Option<f64>,
+    log_end: Option<String>,
+    events: u64,
+}
+
+fn clock(app: &App) -> Clock {
+    let projection = app.engine.projection();
+    let (mode, speed) = match app.config.clock {
+        ClockMode::Manual => ("manual", None),
+        ClockMode::Live { speed } => ("live", Some(speed)),
+    };
+    Clock {
+        now: format_ms(app.engine.now_ms()),
+        mode,
+        speed,
+        log_end: projection.last_ms().map(format_ms),
+        events: projection.event_count(),
+    }
+}
+
+/// `POST clock`: `{"advance": "5m"}` or `{"to": "<RFC 3339>"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Move {
+    advance: Option<String>,
+    to: Option<String>,
+}
+
+async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    if let ClockMode::Live { .. } = app.config.clock {
+        return error(
+            StatusCode::CONFLICT,
+            "the clock is live (--clock live); only a manual clock can be moved".into(),
+        );
+    }
+    let body = match Limited::new(req.into_body(), CLOCK_BODY_BYTES_MAX)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body must be JSON of at most {CLOCK_BODY_BYTES_MAX} bytes"),
+            );
+        }
+    };
+    let to_ms = match target(&body, app.engine.now_ms()) {
+        Ok(to_ms) => to_ms,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let engine = Arc::clone(&app.engine);
+    match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {
+        Ok(Ok(())) => json(StatusCode::OK, &clock(app)),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "advancing the clock failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The time a `POST clock` body asks for, checked against `now_ms` (forward only).
+fn target(body: &[u8], now_ms: TimeMs) -> Result<TimeMs, String> {
+    let usage =
+        r#"expected {"advance": "<duration, e.g. 5m or 1h 30m>"} or {"to": "<RFC 3339 time>"}"#;
+    let request: Move = serde_json::from_slice(body).map_err(|e| format!("{e}; {usage}"))?;
+    let to_ms = match (&request.advance, &request.to) {
+        (Some(text), None) => {
+            let by = humantime::parse_duration(text)
+                .map_err(|e| format!("advance: {text:?} is not a duration ({e})"))?;
+            let by_ms = TimeMs::try_from(by.as_millis())
+                .map_err(|_| format!("advance: {text:?} is too long"))?;
+            now_ms
+                .checked_add(by_ms)
+                .ok_or_else(|| format!("advance: {text:?} is too long"))?
+        }
+        (None, Some(text)) => {
+            parse_rfc3339(text).ok_or_else(|| format!("to: {text:?} is not an RFC 3339 time"))?
+        }
+        _ => return Err(format!("give exactly one of advance and to; {usage}")),
+    };
+    if to_ms < now_ms {
+        return Err(format!(
+            "to: the clock only moves forward; it is {} and {} is earlier",
+            format_ms(now_ms),
+            format_ms(to_ms)
+        ));
+    }
+    Ok(to_ms)
+}
+
+/// `GET events?after=SEQ&limit=N`: records as JSON lines, seq greater than `after`, up to the
+/// clock, streamed from the log file.
+async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
+    let (after, limit) = match events_params(query) {
+        Ok(params) => params,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let now_ms = app.engine.now_ms();
+    let visible = app.engine.visible_events();
+    let path = app.engine.log_path().to_owned();
+    let records = match tokio::task::spawn_blocking(move || Records::open(&path)).await {
+        Ok(Ok(records)) => records,
+        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let send = |chunk: Result<Bytes, std::io::Error>| tx.blocking_send(chunk).is_ok();
+        let mut records = records;
+        let mut chunk = String::new();
+        let mut sent = 0u64;
+        while let Some(record) = records.next_ref() {
+            let record = match record {
+                Ok(record) => record,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the log for /_cdnsim/events");
+                    send(Err(std::io::Error::other(e.to_string())));
+                    return;
+                }
+            };
+            if record.seq >= visible || record.at_ms > now_ms || limit.is_some_and(|l| sent >= l) {
+                break;
+            }
+            if after.is_some_and(|a| record.seq <= a) {
+                continue;
+            }
+            let owned = Record {
+                seq: record.seq,
+                at_ms: record.at_ms,
+                event: record.event.to_owned_event(),
+            };
+            chunk.push_str(&crate::dump::json_line(&owned));
+            chunk.push('\n');
+            sent += 1;
+            if chunk.len() >= EVENTS_CHUNK_BYTES
+                && !send(Ok(Bytes::from(std::mem::take(&mut chunk))))
+            {
+                return; // the client went away
+            }
+        }
+        if !chunk.is_empty() {
+            send(Ok(Bytes::from(chunk)));
+        }
+    });
+    let mut response = Response::new(ChannelBody(rx).boxed());
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    response
+}
+
+fn events_params(query: &str) -> Result<(Option<u64>, Option<u64>), String> {
+    let pairs = crate::api::encoding::parse_pairs(query).map_err(|e| e.message)?;
+    let (mut after, mut limit) = (None, None);
+    for (name, value) in pairs {
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| format!("{name}: {value:?} is not a non-negative integer"))
+        };
+        match name.as_str() {
+            "after" => after = Some(number()?),
+            "limit" => limit = Some(number()?),
+            other => {
+                return Err(format!(
+                    "unknown parameter {other:?}; expected after and limit"
+                ));
+            }
+        }
+    }
+    Ok((after, limit))
+}
+
+/// A body fed by a channel (chunks produced on a blocking thread).
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| c.map(Frame::data)))
+    }
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+    let body = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    response
+}
+
+fn error(status: StatusCode, message: String) -> Response<Body> {
+    json(status, &serde_json::json!({ "error": message }))
+}
+
+fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("this endpoint answers {allow}"),
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_moves_are_checked() {
+        let now = 1_000_000;
+        assert_eq!(target(br#"{"advance":"5m"}"#, now), Ok(now + 300_000));
+        assert_eq!(target(br#"{"advance":"1h 30m"}"#, now), Ok(now + 5_400_000));
+        assert_eq!(
+            target(br#"{"to":"1970-01-01T00:16:40Z"}"#, now),
+            Ok(1_000_000)
+        );
+        for (body, needle) in [
+            (
+                &br#"{"to":"1970-01-01T00:00:00Z"}"#[..],
+                "only moves forward",
+            ),
+            (
+                br#"{"advance":"soon"}"#,
+                "advance: \"soon\" is not a duration",
+            ),
+            (br#"{"to":"noon"}"#, "to: \"noon\" is not an RFC 3339 time"),
+            (
+                br#"{"advance":"5m","to":"1970-01-01T00:00:00Z"}"#,
+                "exactly one",
+            ),
+            (br#"{}"#, "exactly one"),
+            (br#"{"back":"5m"}"#, "unknown field `back`"),
+            (b"not json", "expected"),
+        ] {
+            let e = target(body, now).expect_err(needle);
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn events_parameters_are_checked() {
+        assert_eq!(events_params(""), Ok((None, None)));
+        assert_eq!(events_params("after=5&limit=2"), Ok((Some(5), Some(2))));
+        for (query, needle) in [
+            ("after=-1", "after: \"-1\""),
+            ("limit=x", "limit: \"x\""),
+            ("from=3", "unknown parameter \"from\""),
+        ] {
+            let e = events_params(query).expect_err(needle);
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+}

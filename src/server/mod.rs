@@ -1,0 +1,313 @@
+//! `cdnsim serve`: the CDN API and the admin endpoints over HTTP/1.1 (hyper on tokio),
+//! answering as of the server's clock (SPEC §6).
+//!
+//! Layout: [`engine`] holds the state (projection, clock, simulator and log writer);
+//! [`http`] turns requests on `/` into API answers; [`admin`] serves `/_cdnsim/`;
+//! [`metrics`] counts. This module binds, accepts (at most `connections_max` at once: a
+//! semaphore permit per connection, so a flood waits in the kernel's backlog instead of
+//! exhausting memory), runs the live clock, and shuts down gracefully: stop accepting, let
+//! open requests finish (up to `shutdown_grace`), sync the log.
+//!
+//! The HTTP layer never changes state except through [`Engine::advance_to`], which writes
+//! the log first.
+
+pub mod admin;
+pub mod engine;
+pub mod http;
+pub mod metrics;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use http_body_util::combinators::BoxBody;
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use engine::{Engine, EngineError};
+
+use crate::api::signature::{AccessKey, Verifier};
+use crate::event::TimeMs;
+use crate::scenario::Scenario;
+use metrics::Metrics;
+
+/// A response body.
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// How the clock moves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClockMode {
+    /// Only when told (`POST /_cdnsim/clock`): the deterministic mode for tests.
+    Manual,
+    /// Virtual time runs `speed` times wall time.
+    Live {
+        /// Virtual seconds per wall second.
+        speed: f64,
+    },
+}
+
+/// What to serve.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A finished log, read-only.
+    Log(PathBuf),
+    /// A scenario, simulated as the clock moves, its log in a data directory.
+    Scenario {
+        /// The scenario.
+        scenario: Box<Scenario>,
+        /// Where the log lives.
+        data_dir: PathBuf,
+        /// Move an existing log aside instead of resuming it.
+        fresh: bool,
+    },
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What to serve.
+    pub source: Source,
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub addr: SocketAddr,
+    /// The clock mode.
+    pub clock: ClockMode,
+    /// Initial clock (default: the log's end, or the scenario's start).
+    pub at_ms: Option<TimeMs>,
+    /// Access keys; empty turns signature checks off.
+    pub access_keys: Vec<AccessKey>,
+    /// Largest request body.
+    pub body_bytes_max: usize,
+    /// Time allowed for a request body to arrive.
+    pub body_timeout: Duration,
+    /// A connection waiting this long for (the rest of) a request's head is closed, idle
+    /// keep-alive connections included.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub connections_max: usize,
+    /// How long shutdown waits for open requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Defaults for everything but what to serve.
+    pub fn new(source: Source) -> Config {
+        Config {
+            source,
+            addr: SocketAddr::from(([127, 0, 0, 1], 18555)),
+            clock: ClockMode::Manual,
+            at_ms: None,
+            access_keys: Vec::new(),
+            body_bytes_max: 8 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            connections_max: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the server cannot start or had to stop.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The state could not be prepared.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A blocking task failed.
+    #[error("internal error: {0}")]
+    Join(String),
+}
+
+/// Shared by every request.
+pub struct App {
+    /// The state.
+    pub engine: Arc<Engine>,
+    /// Signature checks, when access keys are configured.
+    pub verifier: Option<Verifier>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Settings.
+    pub config: Config,
+}
+
+impl App {
+    /// What names the state being queried, for RequestIds: the log's scenario fingerprint,
+    /// seed and length (as `cdnsim query` derives it).
+    pub fn identity(&self) -> Vec<u8> {
+        let header = self.engine.header();
+        let mut identity = header.scenario_fingerprint.to_vec();
+        identity.extend(header.seed.to_le_bytes());
+        identity.extend(self.engine.projection().event_count().to_le_bytes());
+        identity
+    }
+}
+
+/// A bound server, not yet serving.
+pub struct Server {
+    app: Arc<App>,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Prepares the state (folding the log, or resuming the scenario) and binds.
+    pub async fn bind(config: Config) -> Result<Server, ServeError> {
+        let source = config.source.clone();
+        let at_ms = config.at_ms;
+        let engine = tokio::task::spawn_blocking(move || match source {
+            Source::Log(path) => Engine::open_log(&path, at_ms),
+            Source::Scenario {
+                scenario,
+                data_dir,
+                fresh,
+            } => Engine::open_scenario(*scenario, &data_dir, at_ms, fresh),
+        })
+        .await
+        .map_err(|e| ServeError::Join(e.to_string()))??;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let verifier = (!config.access_keys.is_empty())
+            .then(|| Verifier::new(config.access_keys.iter().cloned()));
+        Ok(Server {
+            app: Arc::new(App {
+                engine: Arc::new(engine),
+                verifier,
+                metrics: Metrics::default(),
+                config,
+            }),
+            listener,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Result<SocketAddr, std::io::Error> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (for tests and embedding).
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully and syncs the log.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let Server { app, listener } = self;
+        let live = match app.config.clock {
+            ClockMode::Live { speed } => Some(tokio::spawn(live_clock(Arc::clone(&app), speed))),
+            ClockMode::Manual => None,
+        };
+        let graceful = GracefulShutdown::new();
+        let permits = Arc::new(Semaphore::new(app.config.connections_max.max(1)));
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(app.config.idle_timeout)
+            .max_buf_size(64 * 1024);
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                () = &mut shutdown => break,
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let (stream, peer) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little, go on.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let conn_app = Arc::clone(&app);
+            let service = service_fn(move |req| http::handle(Arc::clone(&conn_app), req));
+            let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            let metrics_app = Arc::clone(&app);
+            metrics_app
+                .metrics
+                .connections_total
+                .fetch_add(1, Ordering::Relaxed);
+            metrics_app
+                .metrics
+                .connections_open
+                .fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                metrics_app
+                    .metrics
+                    .connections_open
+                    .fetch_sub(1, Ordering::Relaxed);
+                drop(permit);
+            });
+        }
+        drop(listener);
+        if let Some(live) = live {
+            live.abort();
+        }
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all connections closed"),
+            () = tokio::time::sleep(app.config.shutdown_grace) => {
+                tracing::warn!("shutdown grace period over; closing open connections");
+            }
+        }
+        let engine = Arc::clone(&app.engine);
+        tokio::task::spawn_blocking(move || engine.sync())
+            .await
+            .map_err(|e| ServeError::Join(e.to_string()))??;
+        Ok(())
+    }
+}
+
+/// Moves the clock with wall time: every tick, to start + speed × elapsed.
+async fn live_clock(app: Arc<App>, speed: f64) {
+    const TICK: Duration = Duration::from_millis(50);
+    let start_ms = app.engine.now_ms();
+    // The live clock is the one place where wall time drives virtual time, by design.
+    let started = tokio::time::Instant::now();
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3 * speed;
+        let to_ms = start_ms.saturating_add(elapsed_ms as TimeMs);
+        let engine = Arc::clone(&app.engine);
+        match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the live clock stopped");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the live clock stopped");
+                return;
+            }
+        }
+    }
+}
