@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# SDK-compatibility test: drives `cdnsim serve` with the official Alibaba Cloud Python SDKs.
+#
+#   tests/sdk/run.sh [CDNSIM]        e.g. tests/sdk/run.sh target/debug/cdnsim
+#
+# The binary comes from the first argument or $CDNSIM. Other environment:
+#   SDK_VENV   virtualenv to create or reuse (default: <repo>/target/sdk-venv)
+#   PYTHON     interpreter that creates it (default: python3; needs >= 3.8 with venv/ensurepip)
+#   SDK_KEEP   set to 1 to keep the temp dir (log, server output) instead of deleting it
+#
+# Steps: venv + pinned SDKs (reinstalled only when requirements.txt changes), simulate
+# scenarios/ci-replay.toml, then three live servers (`serve --log ... --at 2026-11-20T10:03:00Z`):
+#   1. auth off                                   -> test_sdk.py --mode open
+#   2. --access-key (two keys, one testAKID:...)  -> test_sdk.py --mode auth
+#   3. same keys                                  -> test_sdk.py --mode wrong-secret
+# Each server must print `listening on http://127.0.0.1:PORT` as its first stdout line and exit 0
+# on SIGTERM. Exit status 0 only if everything passed.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+AT="2026-11-20T10:03:00Z"
+ACCESS_KEY="testAKID:testSecret"
+OTHER_KEY="ciOtherKeyId:ciOtherSecret"
+START_TIMEOUT=60   # seconds to wait for the `listening on` line
+STOP_TIMEOUT=15    # seconds to wait for exit after SIGTERM
+
+FAILURE=""
+die() {
+    FAILURE="$*"
+    echo "run.sh: FAIL: $*" >&2
+    exit 1
+}
+say() { echo "run.sh: $*"; }
+
+usage() {
+    sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+case "${1:-}" in -h | --help) usage ;; esac
+[[ $# -le 1 ]] || usage
+CDNSIM="${1:-${CDNSIM:-}}"
+[[ -n "$CDNSIM" ]] || {
+    echo "run.sh: give the cdnsim binary as the argument or in \$CDNSIM" >&2
+    usage
+}
+[[ "$CDNSIM" == */* ]] || CDNSIM="$(command -v "$CDNSIM" || true)"
+[[ -n "$CDNSIM" && -f "$CDNSIM" && -x "$CDNSIM" ]] || die "cdnsim binary '${1:-${CDNSIM:-}}' not found or not executable"
+CDNSIM="$(cd "$(dirname "$CDNSIM")" && pwd)/$(basename "$CDNSIM")"
+
+VENV="${SDK_VENV:-$ROOT/target/sdk-venv}"
+PYTHON="${PYTHON:-python3}"
+REQS="$HERE/requirements.txt"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/cdnsim-sdk.XXXXXX")"
+SERVER_PID=""
+DRAIN_PID=""
+SERVER_PORT=""
+
+cleanup() {
+    local rc=$?
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$DRAIN_PID" ]]; then
+        kill "$DRAIN_PID" 2>/dev/null || true
+        wait "$DRAIN_PID" 2>/dev/null || true
+    fi
+    if [[ $rc -ne 0 ]]; then
+        for f in "$WORK"/server-*.err; do
+            [[ -s "$f" ]] || continue
+            echo "run.sh: --- last lines of $(basename "$f") (server stderr) ---" >&2
+            tail -n 20 "$f" >&2
+            echo "run.sh: --- end of $(basename "$f") ---" >&2
+        done
+    fi
+    if [[ "${SDK_KEEP:-0}" == 1 || $rc -ne 0 ]]; then
+        echo "run.sh: kept $WORK (log, server stdout/stderr)" >&2
+    else
+        rm -rf "$WORK"
+    fi
+    if [[ $rc -ne 0 ]]; then
+        echo "run.sh: FAILED (exit $rc)${FAILURE:+: $FAILURE}" >&2
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- virtualenv ------------------------------------------------------------------------------
+stamp="$VENV/.cdnsim-requirements.sha256"
+want="$(sha256sum "$REQS" | cut -d' ' -f1)"
+if [[ ! -x "$VENV/bin/python" ]]; then
+    say "creating virtualenv $VENV"
+    "$PYTHON" -m venv "$VENV" || die "'$PYTHON -m venv $VENV' failed"
+fi
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    say "installing $(basename "$REQS") into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS" ||
+        die "pip install -r $REQS failed"
+    echo "$want" >"$stamp"
+fi
+"$VENV/bin/python" -c 'import aliyunsdkcore, aliyunsdkcdn, alibabacloud_cdn20180510, alibabacloud_tea_openapi.utils_models' ||
+    die "the SDKs do not import in $VENV (delete it to rebuild)"
+
+# --- the log -----------------------------------------------------------------------------------
+LOG="$WORK/ci-replay.cdnlog"
+say "simulating scenarios/ci-replay.toml with $CDNSIM"
+"$CDNSIM" simulate "$ROOT/scenarios/ci-replay.toml" -o "$LOG" --quiet >"$WORK/simulate.out" 2>&1 ||
+    { cat "$WORK/simulate.out" >&2; die "cdnsim simulate failed"; }
+
+# --- servers -----------------------------------------------------------------------------------
+# start_server NAME ARGS...: starts `cdnsim serve`, reads its first stdout line through a FIFO
+# and sets SERVER_PORT. The rest of stdout is drained into server-NAME.out so the server never
+# blocks on a full pipe.
+start_server() {
+    local name="$1"
+    shift
+    local fifo="$WORK/server-$name.fifo" line=""
+    mkfifo "$fifo"
+    "$CDNSIM" serve --log "$LOG" --addr 127.0.0.1:0 --at "$AT" "$@" >"$fifo" 2>"$WORK/server-$name.err" &
+    SERVER_PID=$!
+    exec 3<"$fifo"
+    local read_rc=0
+    IFS= read -r -t "$START_TIMEOUT" line <&3 || read_rc=$?
+    if [[ $read_rc -ne 0 ]]; then
+        exec 3<&-
+        if [[ $read_rc -gt 128 ]]; then # timeout, not end of file
+            die "server ($name) printed no first line within ${START_TIMEOUT}s: cdnsim serve --log LOG --addr 127.0.0.1:0 --at $AT${*:+ $*}"
+        fi
+        local rc=0
+        wait "$SERVER_PID" || rc=$?
+        SERVER_PID=""
+        die "server ($name) exited with status $rc before printing 'listening on': cdnsim serve --log LOG --addr 127.0.0.1:0 --at $AT${*:+ $*}"
+    fi
+    echo "$line" >"$WORK/server-$name.out"
+    cat <&3 >>"$WORK/server-$name.out" &
+    DRAIN_PID=$!
+    exec 3<&-
+    if [[ "$line" =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)$ ]]; then
+        SERVER_PORT="${BASH_REMATCH[1]}"
+    else
+        die "server ($name) first stdout line is '$line', expected 'listening on http://127.0.0.1:PORT'"
+    fi
+    say "server ($name) pid $SERVER_PID listening on 127.0.0.1:$SERVER_PORT"
+}
+
+stop_server() {
+    local name="$1" rc=0
+    kill -0 "$SERVER_PID" 2>/dev/null || {
+        wait "$SERVER_PID" || rc=$?
+        SERVER_PID=""
+        die "server ($name) died during the test (exit status $rc)"
+    }
+    kill -TERM "$SERVER_PID"
+    for _ in $(seq 1 $((STOP_TIMEOUT * 10))); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        die "server ($name) still running ${STOP_TIMEOUT}s after SIGTERM"
+    fi
+    wait "$SERVER_PID" || rc=$?
+    SERVER_PID=""
+    wait "$DRAIN_PID" 2>/dev/null || true
+    DRAIN_PID=""
+    [[ $rc -eq 0 ]] || die "server ($name) exited with status $rc on SIGTERM, expected 0"
+    say "server ($name) stopped cleanly"
+}
+
+run_mode() {
+    local mode="$1"
+    shift
+    start_server "$mode" "$@"
+    say "running test_sdk.py --mode $mode"
+    "$VENV/bin/python" "$HERE/test_sdk.py" --mode "$mode" --port "$SERVER_PORT" --log "$LOG" \
+        --cdnsim "$CDNSIM" --at "$AT" --access-key "$ACCESS_KEY" ||
+        die "test_sdk.py --mode $mode failed against: cdnsim serve --log LOG --addr 127.0.0.1:0 --at $AT${*:+ $*}"
+    stop_server "$mode"
+}
+
+run_mode open
+run_mode auth --access-key "$OTHER_KEY" --access-key "$ACCESS_KEY"
+run_mode wrong-secret --access-key "$OTHER_KEY" --access-key "$ACCESS_KEY"
+
+say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in all three modes"
