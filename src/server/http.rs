@@ -134,11 +134,11 @@ async fn api(app: &App, req: Request<Incoming>) -> (&'static str, Response<Body>
         .copied()
         .unwrap_or("unknown");
     let default_format = if v1 { Format::Xml } else { Format::Json };
-    let request_id = api::request_id_for(&identity, now_ms, &action, &params);
     let fail = |format: Format, e: ApiError| {
+        let request_id = api::request_id_for(&identity, now_ms, &action, &params);
         (
             label,
-            api_response(api::error_response(format, request_id.clone(), &e)),
+            api_response(api::error_response(format, request_id, &e)),
         )
     };
     let format = match api::format_of(&params, default_format) {
