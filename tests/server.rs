@@ -857,3 +857,40 @@ fn serve_refuses_bad_arguments_clearly() {
     assert_eq!(code, Some(2));
     assert!(err.contains("ID:SECRET"), "{err}");
 }
+
+#[tokio::test]
+async fn idle_and_slow_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = log_config(&ci_replay_log(dir.path()));
+    config.idle_timeout = std::time::Duration::from_millis(200);
+    config.body_timeout = std::time::Duration::from_millis(200);
+    let server = Running::start(config).await;
+    // The guard only fails the test if the server never acts; it does not pace it.
+    let guard = std::time::Duration::from_secs(20);
+
+    // A connection that never sends a request head is closed.
+    let mut idle = TcpStream::connect(server.addr).await.expect("connects");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(guard, idle.read_to_end(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(_))),
+        "the idle connection is closed: {read:?}"
+    );
+
+    // A body that stops half-way gets 408.
+    let mut slow = TcpStream::connect(server.addr).await.expect("connects");
+    slow.write_all(
+        b"POST /?Action=DescribeRefreshTasks&Format=JSON HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nPageSize=1",
+    )
+    .await
+    .expect("writes");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(guard, slow.read_to_end(&mut answer)).await;
+    assert!(matches!(read, Ok(Ok(_))), "{read:?}");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"Code\":\"RequestTimeout\""), "{answer}");
+    server.stop().await;
+}
