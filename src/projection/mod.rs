@@ -17,10 +17,14 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
+#[cfg(test)]
+use crate::event::Event;
 use crate::event::{EventRef, FailReason, ObjectType, Process, RecordRef, RowId, TaskId, TimeMs};
 use crate::log::{LogError, Records};
 
 pub use query::{Page, RowView, Status};
+
+const _: () = assert!(std::mem::size_of::<RowInfo>() == 32);
 
 /// No transition.
 const NONE: u32 = u32::MAX;
@@ -43,16 +47,56 @@ struct RowInfo {
     created_ms: TimeMs,
     task_id: u64,
     path_start: u32,
-    path_len: u32,
     /// Newest transition, or [`NONE`].
     last: u32,
+    path_len: u16,
     domain: u16,
+    /// Whole seconds from creation to the end of the lifecycle, when `end` is
+    /// [`End::Complete`] or [`End::Failed`].
+    end_after_s: u16,
     object_type: u8,
+    /// How the row ended, as far as the events applied so far say ([`End`] as `u8`).
+    end: u8,
+}
+
+/// How a row ended: lets a Status filter decide most rows from [`RowInfo`] alone, without
+/// following the row's transitions (a cache miss each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum End {
+    /// Not finished by the last event applied: Pending or Refreshing at any time.
+    Open = 0,
+    /// Completed `end_after_s` (rounded down) after creation.
+    Complete = 1,
+    /// Failed `end_after_s` (rounded down) after creation.
+    Failed = 2,
+    /// Ask the transitions (a lifecycle over 18 hours, or events after the end).
+    Unknown = 3,
 }
 
 impl RowInfo {
     fn created_second_ms(&self) -> TimeMs {
         self.created_ms.div_euclid(1000) * 1000
+    }
+
+    /// Whether the row had finished as of `at_ms` and how, when [`RowInfo`] alone can tell:
+    /// `Some(None)` unfinished, `Some(Some(end))` finished, `None` ask the transitions.
+    fn end_as_of(&self, at_ms: TimeMs) -> Option<Option<End>> {
+        let end = match self.end {
+            0 => return Some(None),
+            1 => End::Complete,
+            2 => End::Failed,
+            _ => return None,
+        };
+        // The end is within [earliest, earliest + 999] ms.
+        let earliest = self.created_ms + TimeMs::from(self.end_after_s) * 1000;
+        if earliest + 999 <= at_ms {
+            Some(Some(end))
+        } else if earliest > at_ms {
+            Some(None)
+        } else {
+            None
+        }
     }
 }
 
@@ -136,6 +180,12 @@ struct Group {
     /// Complete rows among the frozen prefix.
     complete: Rank,
     fences: Vec<TimeMs>,
+    /// The longest time from creation to Complete/Failed of the group's finished rows (a
+    /// preload takes longer than a refresh: per group, fewer rows count as recent).
+    max_span_ms: TimeMs,
+    /// Every `FENCE`-th fence: a small top level, so that a search touches one line of
+    /// `fences` instead of walking down a large array.
+    coarse: Vec<TimeMs>,
 }
 
 /// Rows per fence.
@@ -199,15 +249,25 @@ impl Group {
         self.rows.insert(at, index);
         let last = self.rows.len() - 1;
         if last % FENCE == 0 {
-            self.fences
-                .push(rows[self.rows[last] as usize].created_second_ms());
+            let second = rows[self.rows[last] as usize].created_second_ms();
+            if self.fences.len() % FENCE == 0 {
+                self.coarse.push(second);
+            }
+            self.fences.push(second);
         }
     }
 
     /// The number of leading rows whose CreationTime second satisfies `pred` (which must
     /// hold for a prefix of the group).
     fn count_while(&self, rows: &[RowInfo], pred: impl Fn(TimeMs) -> bool) -> usize {
-        let block = self.fences.partition_point(|&s| pred(s));
+        let top = self.coarse.partition_point(|&s| pred(s));
+        let first = top.saturating_sub(1) * FENCE;
+        let last = (top * FENCE).min(self.fences.len());
+        let block = first
+            + self.fences[first..last.max(first)]
+                .iter()
+                .filter(|&&s| pred(s))
+                .count();
         let start = block.saturating_sub(1) * FENCE;
         let end = (block * FENCE).min(self.rows.len());
         // Counting (not searching) keeps the loads independent.
@@ -242,8 +302,6 @@ pub struct Projection {
     /// The oldest row that may still be unfinished (rows are created in time order, so
     /// every row before it is finished).
     unfinished_from: u32,
-    /// The longest time from creation to Complete/Failed of any finished row.
-    max_span_ms: TimeMs,
     /// Rows `0..frozen_rows` are frozen (see [`Group`]).
     frozen_rows: u32,
 }
@@ -290,6 +348,7 @@ impl Projection {
             g.rows.shrink_to_fit();
             g.complete.shrink_to_fit();
             g.fences.shrink_to_fit();
+            g.coarse.shrink_to_fit();
         }
     }
 
@@ -428,7 +487,10 @@ impl Projection {
             seq,
             what: "path bytes",
         })?;
-        let path_len = object_path.len() as u32;
+        let path_len = u16::try_from(object_path.len()).map_err(|_| ProjectionError::Full {
+            seq,
+            what: "path length (65,535 bytes)",
+        })?;
         self.paths.push_str(object_path);
         let info = RowInfo {
             created_ms: at_ms,
@@ -437,7 +499,9 @@ impl Projection {
             path_len,
             last: NONE,
             domain: domain_id,
+            end_after_s: 0,
             object_type: object_type as u8,
+            end: End::Open as u8,
         };
         self.rows.push(info);
         let task_head = self.by_task.insert(task_id.0, index);
@@ -480,7 +544,29 @@ impl Projection {
         info.last = index;
         let was_finished = prev != NONE && self.transitions[prev as usize].kind >= 1;
         if kind >= 1 && !was_finished {
-            self.max_span_ms = self.max_span_ms.max(at_ms - info.created_ms);
+            let span_ms = at_ms - info.created_ms;
+            let (d, t) = (usize::from(info.domain), usize::from(info.object_type));
+            for group in [
+                &mut self.all,
+                &mut self.by_type[t],
+                &mut self.by_domain[d],
+                &mut self.by_domain_type[d][t],
+            ] {
+                group.max_span_ms = group.max_span_ms.max(span_ms);
+            }
+            match u16::try_from(span_ms.div_euclid(1000)) {
+                Ok(s) if span_ms >= 0 => {
+                    info.end_after_s = s;
+                    info.end = if kind == 1 {
+                        End::Complete
+                    } else {
+                        End::Failed
+                    } as u8;
+                }
+                _ => info.end = End::Unknown as u8,
+            }
+        } else if info.end != End::Open as u8 {
+            info.end = End::Unknown as u8;
         }
         Ok(())
     }
@@ -515,8 +601,11 @@ impl Projection {
 
     /// Approximate heap bytes held (for the memory-per-row figure).
     pub fn heap_bytes(&self) -> usize {
-        let size =
-            |g: &Group| g.rows.capacity() * 4 + g.complete.heap_bytes() + g.fences.capacity() * 8;
+        let size = |g: &Group| {
+            g.rows.capacity() * 4
+                + g.complete.heap_bytes()
+                + (g.fences.capacity() + g.coarse.capacity()) * 8
+        };
         let groups: usize = self.by_domain.iter().map(size).sum::<usize>()
             + self
                 .by_domain_type
@@ -564,4 +653,71 @@ fn extend_frozen(
 fn reason_of(kind: u8) -> Option<FailReason> {
     kind.checked_sub(2)
         .and_then(|i| FailReason::ALL.get(usize::from(i)).copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inline_end_decides_only_outside_its_second() {
+        let row = |end: End, end_after_s: u16| RowInfo {
+            created_ms: 10_500,
+            task_id: 1,
+            path_start: 0,
+            last: NONE,
+            path_len: 0,
+            domain: 0,
+            end_after_s,
+            object_type: 0,
+            end: end as u8,
+        };
+        // Ended somewhere in [12_500, 13_499].
+        let done = row(End::Complete, 2);
+        assert_eq!(done.end_as_of(12_499), Some(None));
+        assert_eq!(done.end_as_of(12_500), None);
+        assert_eq!(done.end_as_of(13_498), None);
+        assert_eq!(done.end_as_of(13_499), Some(Some(End::Complete)));
+        assert_eq!(
+            row(End::Failed, 0).end_as_of(11_499),
+            Some(Some(End::Failed))
+        );
+        assert_eq!(row(End::Open, 0).end_as_of(i64::MAX), Some(None));
+        assert_eq!(row(End::Unknown, 0).end_as_of(i64::MAX), None);
+    }
+
+    #[test]
+    fn events_after_the_end_make_the_row_ask_its_transitions() {
+        let mut p = Projection::new();
+        let created = Event::Created {
+            row: 0,
+            task_id: TaskId(1),
+            domain: "a.com".into(),
+            object_path: "http://a.com/x".into(),
+            object_type: ObjectType::File,
+            source: crate::event::Source::Scenario,
+        };
+        let progressed = Event::Progressed {
+            row: 0,
+            process: Process::from_basis_points(5_000).expect("valid"),
+        };
+        for (seq, (at_ms, event)) in [
+            (1_000, created),
+            (5_000, Event::Completed { row: 0 }),
+            (9_000, progressed),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            p.apply(&RecordRef {
+                seq: seq as u64,
+                at_ms,
+                event: event.as_ref(),
+            })
+            .expect("applies");
+        }
+        assert_eq!(p.rows[0].end, End::Unknown as u8);
+        assert_eq!(p.state(&p.rows[0], 6_000).0, Status::Complete);
+        assert_eq!(p.state(&p.rows[0], 9_000).0, Status::Refreshing);
+    }
 }

@@ -1,6 +1,6 @@
 //! Answering DescribeRefreshTasks and DescribeRefreshTaskById as of a time.
 
-use super::{Group, NONE, Projection, RowInfo, Transition, key, reason_of};
+use super::{End, Group, NONE, Projection, RowInfo, Transition, key, reason_of};
 use crate::api::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
 use crate::event::{FailReason, ObjectType, Process, TaskId, TimeMs};
 
@@ -59,7 +59,11 @@ pub struct Page {
 
 impl Projection {
     /// State of a row as of `at_ms` (which must be at or after its creation).
-    fn state(&self, info: &RowInfo, at_ms: TimeMs) -> (Status, Process, Option<FailReason>) {
+    pub(super) fn state(
+        &self,
+        info: &RowInfo,
+        at_ms: TimeMs,
+    ) -> (Status, Process, Option<FailReason>) {
         let newest = (info.last != NONE).then(|| self.transitions[info.last as usize]);
         self.state_from(newest, at_ms)
     }
@@ -114,7 +118,12 @@ impl Projection {
     }
 
     fn matches_status(&self, info: &RowInfo, at_ms: TimeMs, filter: StatusFilter) -> bool {
-        let (status, ..) = self.state(info, at_ms);
+        let status = match info.end_as_of(at_ms) {
+            Some(None) => Status::Refreshing, // or Pending: the filter does not tell them apart
+            Some(Some(End::Complete)) => Status::Complete,
+            Some(Some(_)) => Status::Failed,
+            None => self.state(info, at_ms).0,
+        };
         match filter {
             StatusFilter::Complete => status == Status::Complete,
             StatusFilter::Failed => status == Status::Failed,
@@ -236,7 +245,7 @@ impl Projection {
 
     /// Rows of `group.rows[lo..hi]` with a status as of `q.at_ms`, paged.
     ///
-    /// Rows that are frozen and were created more than the longest lifecycle seen before the
+    /// Rows that are frozen and were created more than the group's longest lifecycle before the
     /// replay time had finished by then: their status is their final one, counted from the
     /// group's running count of Complete rows. Only the newer rows are checked one by one.
     #[allow(clippy::too_many_arguments)]
@@ -250,15 +259,17 @@ impl Projection {
         offset: usize,
         size: usize,
     ) -> Page {
-        let settled_before = q.at_ms.saturating_sub(self.max_span_ms);
+        let settled_before = q.at_ms.saturating_sub(group.max_span_ms);
         let settled = group
             .count_while(&self.rows, |s| s + 1000 <= settled_before)
             .min(group.frozen_len());
         let split = settled.clamp(lo, hi);
         let mut total = 0usize;
         let mut page = Vec::new();
+        // The group and the range already apply every filter but the replay time and Status.
         for &i in group.rows[split..hi].iter().rev() {
-            if self.matches(i, q) {
+            let info = &self.rows[i as usize];
+            if info.created_ms <= q.at_ms && self.matches_status(info, q.at_ms, status) {
                 if total >= offset && page.len() < size {
                     page.push(i);
                 }
