@@ -216,15 +216,6 @@ impl ApiError {
         )
     }
 
-    /// 501 `NotImplemented`: an action cdnsim knows but does not answer yet.
-    pub fn not_implemented(action: &str) -> ApiError {
-        ApiError::new(
-            501,
-            "NotImplemented",
-            format!("{action} is not implemented by this version of cdnsim."),
-        )
-    }
-
     /// 400 `Missing{Name}`: a required signature parameter is absent. `code` is the full code.
     pub fn missing(code: &'static str, name: &str) -> ApiError {
         ApiError::new(400, code, format!("{name} is mandatory for this action."))
@@ -302,6 +293,119 @@ impl ApiError {
             408,
             "RequestTimeout",
             "The request body was not received in time.",
+        )
+    }
+
+    /// 400 `InvalidObjectType.Malformed` (write actions).
+    pub fn write_object_type() -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidObjectType.Malformed",
+            "The specified ObjectType is invalid: use File, Directory, Regex or IgnoreParams.",
+        )
+    }
+
+    /// 400 `InvalidParameter.Boolean`.
+    pub fn bad_boolean(name: &str) -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidParameter.Boolean",
+            format!("The specified {name} is invalid: use true or false."),
+        )
+    }
+
+    /// 400 `InvalidArea.ValueNotSupported`.
+    pub fn area_not_supported() -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidArea.ValueNotSupported",
+            "The specified Area is not supported: use domestic or overseas.",
+        )
+    }
+
+    /// 400 `InvalidCustomHeader`.
+    pub fn custom_header() -> ApiError {
+        ApiError::new(400, "InvalidCustomHeader", "Parse preload header failed.")
+    }
+
+    /// 400 `InvalidObjectPath.Malformed`, naming the path.
+    pub fn path_malformed(path: &str, problem: &crate::objpath::PathError) -> ApiError {
+        let shown: String = path.chars().take(200).collect();
+        ApiError::new(
+            400,
+            "InvalidObjectPath.Malformed",
+            format!("The specified ObjectPath is invalid: {shown:?}: {problem}."),
+        )
+    }
+
+    /// 400 `InvalidObjectPath.Malformed`: a directory must end with `/`.
+    pub fn directory_without_slash(path: &str) -> ApiError {
+        let shown: String = path.chars().take(200).collect();
+        ApiError::new(
+            400,
+            "InvalidObjectPath.Malformed",
+            format!(
+                "The specified ObjectPath is invalid: {shown:?}: a directory must end with \"/\"."
+            ),
+        )
+    }
+
+    /// 400 `SingleRequest.OverLimit`: too many paths.
+    pub fn over_limit(max: usize, object_type: crate::event::ObjectType) -> ApiError {
+        use crate::event::ObjectType as T;
+        let what = match object_type {
+            T::File | T::IgnoreParams | T::Preload => "URLs",
+            T::Directory => "directories",
+            T::Regex => "regular expressions",
+        };
+        ApiError::new(
+            400,
+            "SingleRequest.OverLimit",
+            format!("A maximum of {max} {what} are supported for each request."),
+        )
+    }
+
+    /// 400 `SingleRequest.OverLimit`: too many domains.
+    pub fn too_many_domains(max: u32) -> ApiError {
+        ApiError::new(
+            400,
+            "SingleRequest.OverLimit",
+            format!("The URLs of one request may span at most {max} domains."),
+        )
+    }
+
+    /// 404 `InvalidDomain.NotFound`.
+    pub fn domain_not_found(domain: &str) -> ApiError {
+        ApiError::new(
+            404,
+            "InvalidDomain.NotFound",
+            format!("The domain [{domain}] does not belong to you."),
+        )
+    }
+
+    /// 400 `QuotaExceeded.Refresh` / `QuotaExceeded.Preload`.
+    pub fn quota_exceeded(preload: bool) -> ApiError {
+        if preload {
+            ApiError::new(
+                400,
+                "QuotaExceeded.Preload",
+                "Your preload attempts have exceeded the daily limit.",
+            )
+        } else {
+            ApiError::new(
+                400,
+                "QuotaExceeded.Refresh",
+                "Your refresh attempts have exceeded the daily limit.",
+            )
+        }
+    }
+
+    /// 503 `ServiceUnavailable`: the log cannot be written.
+    pub fn unavailable(detail: &str) -> ApiError {
+        ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("The request has failed due to a temporary failure of the server: {detail}."),
         )
     }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod params;
 pub mod render;
 pub mod signature;
+pub mod write;
 
 pub use error::ApiError;
 pub use params::{ByIdQuery, DescribeQuery, Params, StatusFilter, TypeFilter};

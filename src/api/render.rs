@@ -34,6 +34,26 @@ pub const HOST_ID: &str = "cdn.aliyuncs.com";
 
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
 
+/// `<?xml ...?><root>inner</root>`; `inner` must be escaped already.
+pub fn xml_document(root: &str, inner: &str) -> String {
+    format!("{XML_DECLARATION}<{root}>{inner}</{root}>")
+}
+
+/// A JSON object of string fields, in the order given.
+pub fn json_strings(fields: &[(&str, &str)]) -> String {
+    let members: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}:{}",
+                serde_json::Value::from(*k),
+                serde_json::Value::from(*v)
+            )
+        })
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
 /// A RequestId derived from what determines the answer (upper-case UUID form), so the same
 /// request against the same state always gets the same id.
 pub fn request_id(parts: &[&[u8]]) -> String {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{CliError, Outcome};
 use crate::api::signature::AccessKey;
 use crate::scenario::Scenario;
-use crate::server::{ClockMode, Config, Server, Source};
+use crate::server::{ClockMode, Commit, Config, Server, Source};
 use crate::time::parse_rfc3339;
 
 /// Serve the CDN API (DescribeRefreshTasks, DescribeRefreshTaskById, ...) over HTTP, answering
@@ -58,6 +58,10 @@ pub(super) struct Args {
     /// repeatable. Without it any credentials pass.
     #[arg(long = "access-key", value_name = "ID:SECRET")]
     access_keys: Vec<AccessKey>,
+    /// How writes become durable before they are answered: group (concurrent writes share
+    /// one fsync) or per-write (each write fsyncs alone; slower, for comparison).
+    #[arg(long, value_enum, default_value_t = CommitArg::Group)]
+    commit: CommitArg,
     /// Largest request body, bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
     max_body: usize,
@@ -68,6 +72,12 @@ pub(super) struct Args {
     /// keep-alive connections included); also bounds the wait for a request body.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
     idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CommitArg {
+    Group,
+    PerWrite,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -128,6 +138,10 @@ impl Args {
         config.clock = clock;
         config.at_ms = at_ms;
         config.access_keys = self.access_keys.clone();
+        config.commit = match self.commit {
+            CommitArg::Group => Commit::Group,
+            CommitArg::PerWrite => Commit::PerWrite,
+        };
         config.body_bytes_max = self.max_body;
         config.connections_max = self.max_connections;
         config.idle_timeout = self.idle_timeout;

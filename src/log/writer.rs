@@ -243,6 +243,15 @@ impl LogWriter {
         self.write_buffer()
     }
 
+    /// Another handle on the log file, to fsync it without holding the writer: flush, note
+    /// [`next_seq`](LogWriter::next_seq), let other appends go on, `sync_data` the handle —
+    /// every record flushed before the sync began is then durable (group commit).
+    pub fn sync_handle(&self) -> Result<File, LogError> {
+        self.file
+            .try_clone()
+            .map_err(|e| LogError::io(&self.path, "clone the file handle", e))
+    }
+
     /// Flushes, then fsyncs: every record appended so far survives a crash once this returns.
     pub fn sync(&mut self) -> Result<(), LogError> {
         self.write_buffer()?;

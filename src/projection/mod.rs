@@ -248,9 +248,9 @@ impl Group {
         }
         self.rows.insert(at, index);
         let last = self.rows.len() - 1;
-        if last % FENCE == 0 {
+        if last.is_multiple_of(FENCE) {
             let second = rows[self.rows[last] as usize].created_second_ms();
-            if self.fences.len() % FENCE == 0 {
+            if self.fences.len().is_multiple_of(FENCE) {
                 self.coarse.push(second);
             }
             self.fences.push(second);

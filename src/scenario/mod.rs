@@ -905,17 +905,24 @@ impl Default for Limits {
     }
 }
 
+impl Default for Quotas {
+    /// Today's documented defaults; the day starts at 00:00 UTC+8.
+    fn default() -> Quotas {
+        Quotas {
+            url: 10_000,
+            dir: 100,
+            regex: 20,
+            ignore_params: 100,
+            preload: 1_000,
+            preload_edge: 20,
+            block: 300,
+            reset_utc_offset_s: 8 * 3600,
+        }
+    }
+}
+
 fn check_quotas(ctx: &Ctx<'_>, raw: Option<raw::RawQuotas>) -> Result<Quotas, ScenarioError> {
-    let d = Quotas {
-        url: 10_000,
-        dir: 100,
-        regex: 20,
-        ignore_params: 100,
-        preload: 1_000,
-        preload_edge: 20,
-        block: 300,
-        reset_utc_offset_s: 8 * 3600,
-    };
+    let d = Quotas::default();
     let Some(r) = raw else {
         return Ok(d);
     };

@@ -11,15 +11,19 @@
 //! std locks, not tokio's: no lock is held across an `.await`, and the critical sections are
 //! short (a query is microseconds; a batch is one `BATCH_EVENTS` fold).
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use crate::event::{Event, RecordRef, TimeMs};
+use super::ledger::{Ledger, day_start_ms};
+use crate::api::ApiError;
+use crate::api::write::{QuotaView, WriteRequest, quota_of};
+use crate::event::{Event, EventRef, ObjectType, RecordRef, Source, TaskId, TimeMs};
 use crate::log::{Header, LogError, LogWriter, Records};
 use crate::projection::{Projection, ProjectionError};
-use crate::scenario::{Limits, Scenario};
-use crate::sim::{BATCH_EVENTS, Simulator};
+use crate::scenario::{Limits, Quotas, Scenario};
+use crate::sim::{BATCH_EVENTS, Simulator, Submission};
 
 /// The log's file name inside a data directory.
 pub const LOG_FILE: &str = "events.cdnlog";
@@ -73,6 +77,32 @@ pub enum EngineError {
     /// A previous advance failed; the writer refuses further writes.
     #[error("the log writer stopped after an earlier error; restart the server")]
     Stopped,
+    /// Another process serves this data directory.
+    #[error("{path} is locked: another cdnsim serves this data directory")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+}
+
+/// Group commit: writers wait until a sync covers their records; one of them syncs for all.
+#[derive(Debug, Default)]
+struct Durable {
+    /// Records known durable: seq below this.
+    synced: u64,
+    /// A sync is running.
+    syncing: bool,
+    /// A sync failed: the log's state on disk is unknown.
+    failed: bool,
+}
+
+/// How writes become durable before they are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Concurrent writes share one fsync (the default).
+    Group,
+    /// Each write fsyncs on its own, holding the writer (the baseline of the write bench).
+    PerWrite,
 }
 
 /// The simulator and the writer of a served scenario.
@@ -86,6 +116,18 @@ struct Producer {
 /// The server's state. See the module docs.
 pub struct Engine {
     projection: RwLock<Projection>,
+    /// API rows per type over time, for the daily quotas.
+    ledger: RwLock<Ledger>,
+    quotas: Quotas,
+    /// The scenario's domains (the account's), in scenario order.
+    domains: Vec<String>,
+    commit: Commit,
+    durable: Mutex<Durable>,
+    durable_changed: Condvar,
+    /// A handle on the log for group-commit fsyncs.
+    sync_file: Option<File>,
+    /// Held for the engine's life: one server per data directory.
+    _lock: Option<File>,
     /// The clock: every event at or before it is applied.
     now_ms: AtomicI64,
     /// Events a reader of the log file may read (all of them when serving a finished log).
@@ -109,11 +151,27 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Serves a finished log read-only, the clock at `at_ms` (default: its last event).
     pub fn open_log(path: &Path, at_ms: Option<TimeMs>) -> Result<Engine, EngineError> {
-        let header = *Records::open(path)?.header();
-        let projection = Projection::from_log(path)?;
+        let mut records = Records::open(path)?;
+        let header = *records.header();
+        let mut projection = Projection::new();
+        let mut ledger = Ledger::default();
+        while let Some(record) = records.next_ref() {
+            let record = record?;
+            ledger.note(&record);
+            projection.apply(&record)?;
+        }
+        projection.shrink_to_fit();
         let now_ms = at_ms.or(projection.last_ms()).unwrap_or(0);
         Ok(Engine {
             projection: RwLock::new(projection),
+            ledger: RwLock::new(ledger),
+            quotas: Quotas::default(),
+            domains: Vec::new(),
+            commit: Commit::Group,
+            durable: Mutex::new(Durable::default()),
+            durable_changed: Condvar::new(),
+            sync_file: None,
+            _lock: None,
             now_ms: AtomicI64::new(now_ms),
             visible_events: AtomicU64::new(u64::MAX),
             producer: None,
@@ -132,12 +190,22 @@ impl Engine {
         data_dir: &Path,
         at_ms: Option<TimeMs>,
         fresh: bool,
+        commit: Commit,
     ) -> Result<Engine, EngineError> {
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| EngineError::Io { path, source }
         };
         std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+        let lock_path = data_dir.join("lock");
+        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(EngineError::Locked { path: lock_path });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
         let log_path = data_dir.join(LOG_FILE);
         if fresh && log_path.exists() {
             let aside = data_dir.join(format!("{LOG_FILE}.old"));
@@ -147,8 +215,11 @@ impl Engine {
         let header = Header::new(scenario.fingerprint(), scenario.seed);
         let start_ms = scenario.start_ms;
         let limits = scenario.limits.clone();
+        let quotas = scenario.quotas.clone();
+        let domains: Vec<String> = scenario.domains.iter().map(|d| d.name.clone()).collect();
         let mut sim = Simulator::new(scenario);
         let mut projection = Projection::new();
+        let mut ledger = Ledger::default();
         let writer = if log_path.exists() {
             // open_append cuts a torn tail and warns, naming the offset.
             let (mut writer, _recovery) = LogWriter::open_append(&log_path)?;
@@ -164,7 +235,13 @@ impl Engine {
                     expected_seed: header.seed,
                 });
             }
-            replay(&log_path, &mut sim, &mut projection, &mut writer)?;
+            replay(
+                &log_path,
+                &mut sim,
+                &mut projection,
+                &mut ledger,
+                &mut writer,
+            )?;
             writer
         } else {
             LogWriter::create(&log_path, header)?
@@ -172,9 +249,21 @@ impl Engine {
         let now_ms = at_ms
             .unwrap_or(start_ms)
             .max(projection.last_ms().unwrap_or(TimeMs::MIN));
+        let sync_file = Some(writer.sync_handle()?);
         let engine = Engine {
             visible_events: AtomicU64::new(writer.next_seq()),
             projection: RwLock::new(projection),
+            ledger: RwLock::new(ledger),
+            quotas,
+            domains,
+            commit,
+            durable: Mutex::new(Durable {
+                synced: writer.next_seq(),
+                ..Durable::default()
+            }),
+            durable_changed: Condvar::new(),
+            sync_file,
+            _lock: Some(lock),
             now_ms: AtomicI64::new(TimeMs::MIN),
             producer: Some(Mutex::new(Producer {
                 sim,
@@ -265,26 +354,185 @@ impl Engine {
         loop {
             batch.clear();
             let done = sim.advance_to(to_ms, batch, BATCH_EVENTS);
-            let first_seq = writer.next_seq();
-            for (at_ms, event) in batch.iter() {
-                writer.append(*at_ms, event)?;
-            }
-            writer.flush()?;
-            let mut projection = match self.projection.write() {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            for (i, (at_ms, event)) in batch.iter().enumerate() {
-                projection.apply(&RecordRef {
-                    seq: first_seq + i as u64,
-                    at_ms: *at_ms,
-                    event: event.as_ref(),
-                })?;
-            }
-            drop(projection);
+            self.append_apply(writer, batch)?;
             if done {
                 return Ok(());
             }
+        }
+    }
+
+    /// Appends events to the log, hands them to the OS, then folds them into the projection
+    /// (one write-lock hold per call: readers wait at most one batch).
+    fn append_apply(
+        &self,
+        writer: &mut LogWriter,
+        events: &[(TimeMs, Event)],
+    ) -> Result<(), EngineError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let first_seq = writer.next_seq();
+        for (at_ms, event) in events {
+            writer.append(*at_ms, event)?;
+        }
+        writer.flush()?;
+        let mut projection = match self.projection.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for (i, (at_ms, event)) in events.iter().enumerate() {
+            projection.apply(&RecordRef {
+                seq: first_seq + i as u64,
+                at_ms: *at_ms,
+                event: event.as_ref(),
+            })?;
+        }
+        drop(projection);
+        self.visible_events
+            .fetch_max(writer.next_seq(), Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The scenario's index of a domain the account owns.
+    pub fn domain_index(&self, name: &str) -> Option<usize> {
+        self.domains.iter().position(|d| d == name)
+    }
+
+    /// Creates the rows of a write at the clock's time and answers once they are durable:
+    /// the simulator first catches up with the clock (so a restart re-running the log sees
+    /// the same order), then the rows are logged, applied, counted against the quota and
+    /// synced — with [`Commit::Group`], by one fsync shared with concurrent writes.
+    pub fn submit(&self, request: &WriteRequest) -> Result<Vec<TaskId>, ApiError> {
+        let Some(producer) = &self.producer else {
+            return Err(ApiError::read_only("this action"));
+        };
+        let unavailable = |e: EngineError| {
+            tracing::error!(error = %e, "a write failed");
+            ApiError::unavailable(&e.to_string())
+        };
+        let mut p = lock(producer);
+        if p.failed {
+            return Err(unavailable(EngineError::Stopped));
+        }
+        let now_ms = self.now_ms();
+        let object_type = request.object_type;
+        let rows = request.rows() as u64;
+        let day_ms = day_start_ms(now_ms, self.quotas.reset_utc_offset_s);
+        let used = read(&self.ledger).used(object_type, day_ms, now_ms);
+        if used + rows > u64::from(quota_of(&self.quotas, object_type)) {
+            return Err(ApiError::quota_exceeded(object_type.is_preload()));
+        }
+        let result = self.create(&mut p, request, now_ms);
+        if result.is_err() {
+            p.failed = true;
+        }
+        let (task_ids, end_seq) = result.map_err(unavailable)?;
+        match self.commit {
+            Commit::PerWrite => {
+                let synced = p.writer.sync();
+                if synced.is_err() {
+                    p.failed = true;
+                }
+                synced.map_err(|e| unavailable(e.into()))?;
+            }
+            Commit::Group => {
+                drop(p);
+                self.wait_durable(producer, end_seq).map_err(unavailable)?;
+            }
+        }
+        Ok(task_ids)
+    }
+
+    fn create(
+        &self,
+        p: &mut Producer,
+        request: &WriteRequest,
+        now_ms: TimeMs,
+    ) -> Result<(Vec<TaskId>, u64), EngineError> {
+        self.produce(p, now_ms)?;
+        let Producer {
+            sim, writer, batch, ..
+        } = p;
+        batch.clear();
+        let mut task_ids: Vec<TaskId> = Vec::new();
+        for (domain, paths) in &request.by_domain {
+            let submission = Submission {
+                domain: *domain,
+                object_type: request.object_type,
+                paths: paths.clone(),
+            };
+            for id in sim.submit(&submission, batch) {
+                if !task_ids.contains(&id) {
+                    task_ids.push(id);
+                }
+            }
+        }
+        self.append_apply(writer, batch)?;
+        write(&self.ledger).add(request.object_type, now_ms, request.rows() as u64);
+        Ok((task_ids, writer.next_seq()))
+    }
+
+    /// Waits until every record below `end_seq` is durable; the first waiter to find no sync
+    /// running runs one (flush under the writer's lock, fsync without it) for everyone.
+    fn wait_durable(&self, producer: &Mutex<Producer>, end_seq: u64) -> Result<(), EngineError> {
+        let mut d = lock(&self.durable);
+        loop {
+            if d.synced >= end_seq {
+                return Ok(());
+            }
+            if d.failed {
+                return Err(EngineError::Stopped);
+            }
+            if d.syncing {
+                d = match self.durable_changed.wait(d) {
+                    Ok(guard) => guard,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                continue;
+            }
+            d.syncing = true;
+            drop(d);
+            let synced = self.sync_once(producer);
+            d = lock(&self.durable);
+            d.syncing = false;
+            match synced {
+                Ok(upto) => d.synced = d.synced.max(upto),
+                Err(_) => d.failed = true,
+            }
+            self.durable_changed.notify_all();
+            synced?;
+        }
+    }
+
+    /// One group-commit sync: flush, note how far, fsync without holding the writer.
+    fn sync_once(&self, producer: &Mutex<Producer>) -> Result<u64, EngineError> {
+        let upto = {
+            let mut p = lock(producer);
+            p.writer.flush()?;
+            p.writer.next_seq()
+        };
+        if let Some(file) = &self.sync_file {
+            file.sync_data().map_err(|e| EngineError::Io {
+                path: self.log_path.clone(),
+                source: e,
+            })?;
+        }
+        Ok(upto)
+    }
+
+    /// Quotas and what is left of them as of `at_ms`.
+    pub fn quota_view(&self, at_ms: TimeMs) -> QuotaView {
+        let day_ms = day_start_ms(at_ms, self.quotas.reset_utc_offset_s);
+        let ledger = read(&self.ledger);
+        let by_type = ObjectType::ALL.map(|t| {
+            let quota = quota_of(&self.quotas, t);
+            let used = ledger.used(t, day_ms, at_ms);
+            (quota, u64::from(quota).saturating_sub(used) as u32)
+        });
+        QuotaView {
+            by_type,
+            preload_edge: self.quotas.preload_edge,
+            block: self.quotas.block,
         }
     }
 
@@ -301,13 +549,38 @@ impl Engine {
     }
 }
 
-/// Folds an existing log while re-running the scenario beside it: every record must be the
-/// event the simulator produces. Events the simulator still has at the log's last time (a
-/// crash in the middle of a batch) are appended.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    match lock.read() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    match lock.write() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Folds an existing log while re-running the scenario and the recorded API submissions
+/// beside it: every record must be the event the simulator produces. A submission is re-made
+/// row by row at its time (rows draw from the API's stream one after another, so splitting a
+/// submission changes nothing), after every event due by then — as the server does before
+/// each write. Events the simulator still has at the log's last time (a crash in the middle
+/// of a batch) are appended.
 fn replay(
     path: &Path,
     sim: &mut Simulator,
     projection: &mut Projection,
+    ledger: &mut Ledger,
     writer: &mut LogWriter,
 ) -> Result<(), EngineError> {
     let Some(last_ms) = writer.last_ms() else {
@@ -320,13 +593,50 @@ fn replay(
     };
     let mut records = Records::open(path)?;
     let mut expected: Vec<(TimeMs, Event)> = Vec::new();
-    let (mut next, mut done) = (0, false);
+    let mut next = 0;
     while let Some(record) = records.next_ref() {
         let record = record?;
-        if next == expected.len() && !done {
+        if let EventRef::Created {
+            source: Source::Api,
+            domain,
+            object_path,
+            object_type,
+            ..
+        } = record.event
+        {
+            let early = || {
+                diverged(
+                    record.seq,
+                    "the scenario has events due before this API row".into(),
+                )
+            };
+            if next < expected.len() {
+                return Err(early());
+            }
             expected.clear();
             next = 0;
-            done = sim.advance_to(last_ms, &mut expected, BATCH_EVENTS);
+            while !sim.advance_to(record.at_ms, &mut expected, BATCH_EVENTS) {}
+            if !expected.is_empty() {
+                return Err(early());
+            }
+            let Some(domain) = sim.scenario().domain_index(domain) else {
+                return Err(diverged(
+                    record.seq,
+                    format!("an API row for {domain}, which the scenario does not have"),
+                ));
+            };
+            let submission = Submission {
+                domain,
+                object_type,
+                paths: vec![object_path.to_owned()],
+            };
+            sim.submit(&submission, &mut expected);
+        } else if next == expected.len() {
+            expected.clear();
+            next = 0;
+            while !sim.advance_to(record.at_ms, &mut expected, BATCH_EVENTS) && expected.is_empty()
+            {
+            }
         }
         let Some((at_ms, event)) = expected.get(next) else {
             return Err(diverged(
@@ -343,14 +653,13 @@ fn replay(
                 ),
             ));
         }
+        ledger.note(&record);
         projection.apply(&record)?;
         next += 1;
     }
     // The rest of the last time's events, if the log stopped among them.
     let mut rest: Vec<(TimeMs, Event)> = expected.split_off(next);
-    while !done {
-        done = sim.advance_to(last_ms, &mut rest, BATCH_EVENTS);
-    }
+    while !sim.advance_to(last_ms, &mut rest, BATCH_EVENTS) {}
     if !rest.is_empty() {
         tracing::warn!(events = rest.len(), "completing the log's last instant");
         for (at_ms, event) in &rest {

@@ -14,7 +14,7 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::{App, Body, admin};
-use crate::api::{self, ApiError, Format, Params, encoding, signature::SignedRequest};
+use crate::api::{self, ApiError, Format, Params, encoding, signature::SignedRequest, write};
 use crate::event::TimeMs;
 use crate::time::parse_rfc3339;
 
@@ -101,7 +101,7 @@ impl Decoded {
     }
 }
 
-async fn api(app: &App, req: Request<Incoming>) -> (&'static str, Response<Body>) {
+async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<Body>) {
     let identity = app.identity();
     let now_ms = app.engine.now_ms();
     let early = |e: ApiError| {
@@ -148,7 +148,7 @@ async fn api(app: &App, req: Request<Incoming>) -> (&'static str, Response<Body>
     match check(app, &decoded, &params, &action, v1, now_ms) {
         Ok(at_ms) => (
             label,
-            answer(app, &action, &params, at_ms, default_format, &identity),
+            answer(app, &action, &params, at_ms, default_format, &identity).await,
         ),
         Err(e) => fail(format, e),
     }
@@ -203,39 +203,77 @@ fn check(
     }
 }
 
-fn answer(
-    app: &App,
+async fn answer(
+    app: &Arc<App>,
     action: &str,
     params: &Params,
     at_ms: TimeMs,
     default_format: Format,
     identity: &[u8],
 ) -> Response<Body> {
-    let writes = [
-        "RefreshObjectCaches",
-        "PushObjectCache",
-        "DescribeRefreshQuota",
-    ];
-    if writes.contains(&action) {
-        let format = api::format_of(params, default_format).unwrap_or(default_format);
-        let id = api::request_id_for(identity, at_ms, action, params);
-        let e = if app.engine.read_only() && action != "DescribeRefreshQuota" {
-            ApiError::read_only(action)
-        } else {
-            ApiError::not_implemented(action)
-        };
-        return api_response(api::error_response(format, id, &e));
+    let format = api::format_of(params, default_format).unwrap_or(default_format);
+    let request_id = || api::request_id_for(identity, at_ms, action, params);
+    let fail = |e: ApiError| api_response(api::error_response(format, request_id(), &e));
+    match action {
+        "RefreshObjectCaches" | "PushObjectCache" => {
+            if app.engine.read_only() {
+                return fail(ApiError::read_only(action));
+            }
+            if at_ms != app.engine.now_ms() {
+                return fail(ApiError::bad_replay_time(
+                    "applies to reading actions only; writes happen at the clock",
+                ));
+            }
+            let engine = &app.engine;
+            let owned = |d: &str| engine.domain_index(d);
+            let limits = engine.limits();
+            let preload = action == "PushObjectCache";
+            let request = if preload {
+                write::WriteRequest::preload(params, limits, owned)
+            } else {
+                write::WriteRequest::refresh(params, limits, owned)
+            };
+            let request = match request {
+                Ok(request) => request,
+                Err(e) => return fail(e),
+            };
+            let engine = Arc::clone(&app.engine);
+            match tokio::task::spawn_blocking(move || engine.submit(&request)).await {
+                Ok(Ok(task_ids)) => {
+                    let body = write::submitted(format, &request_id(), preload, &task_ids);
+                    api_response(api::Response {
+                        status: 200,
+                        format,
+                        request_id: request_id(),
+                        body,
+                    })
+                }
+                Ok(Err(e)) => fail(e),
+                Err(e) => fail(ApiError::unavailable(&e.to_string())),
+            }
+        }
+        "DescribeRefreshQuota" => {
+            let view = app.engine.quota_view(at_ms);
+            api_response(api::Response {
+                status: 200,
+                format,
+                request_id: request_id(),
+                body: write::quota(format, &request_id(), &view),
+            })
+        }
+        _ => {
+            let projection = app.engine.projection();
+            api_response(api::answer(
+                &projection,
+                app.engine.limits(),
+                action,
+                params,
+                at_ms,
+                default_format,
+                identity,
+            ))
+        }
     }
-    let projection = app.engine.projection();
-    api_response(api::answer(
-        &projection,
-        app.engine.limits(),
-        action,
-        params,
-        at_ms,
-        default_format,
-        identity,
-    ))
 }
 
 /// Reads the body (bounded in size and time) and decodes the query and a form body.

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod engine;
 pub mod http;
+pub mod ledger;
 pub mod metrics;
 
 use std::future::Future;
@@ -32,7 +33,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use engine::{Engine, EngineError};
+pub use engine::{Commit, Engine, EngineError};
 
 use crate::api::signature::{AccessKey, Verifier};
 use crate::event::TimeMs;
@@ -81,6 +82,8 @@ pub struct Config {
     pub clock: ClockMode,
     /// Initial clock (default: the log's end, or the scenario's start).
     pub at_ms: Option<TimeMs>,
+    /// How writes become durable.
+    pub commit: Commit,
     /// Access keys; empty turns signature checks off.
     pub access_keys: Vec<AccessKey>,
     /// Largest request body.
@@ -104,6 +107,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 18555)),
             clock: ClockMode::Manual,
             at_ms: None,
+            commit: Commit::Group,
             access_keys: Vec::new(),
             body_bytes_max: 8 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
@@ -169,13 +173,14 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Server, ServeError> {
         let source = config.source.clone();
         let at_ms = config.at_ms;
+        let commit = config.commit;
         let engine = tokio::task::spawn_blocking(move || match source {
             Source::Log(path) => Engine::open_log(&path, at_ms),
             Source::Scenario {
                 scenario,
                 data_dir,
                 fresh,
-            } => Engine::open_scenario(*scenario, &data_dir, at_ms, fresh),
+            } => Engine::open_scenario(*scenario, &data_dir, at_ms, fresh, commit),
         })
         .await
         .map_err(|e| ServeError::Join(e.to_string()))??;
