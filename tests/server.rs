@@ -2,160 +2,18 @@
 //! signatures, the clock, the admin endpoints, resuming a scenario, and the binary's
 //! startup line and graceful shutdown.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 
 use cdnsim::api::signature::{AccessKey, SignedRequest, content_sha256, sign_v1, sign_v3};
-use cdnsim::scenario::Scenario;
-use cdnsim::server::{ClockMode, Config, ServeError, Server, Source};
-use cdnsim::sim::simulate_to_log;
-use http_body_util::{BodyExt, Full};
+use cdnsim::server::{ClockMode, Server, Source};
+use common::http::*;
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::{HeaderMap, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Request, StatusCode};
 use serde_json::Value;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-
-/// The replay time of the ci-replay fixtures (rows in every state).
-const AT: &str = "2026-11-20T10:03:00Z";
-
-fn scenario_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(name)
-}
-
-fn ci_replay_log(dir: &Path) -> PathBuf {
-    let path = dir.join("ci.cdnlog");
-    let scenario = Scenario::load(&scenario_path("ci-replay.toml")).expect("valid scenario");
-    simulate_to_log(scenario, &path, |_| {}).expect("simulates");
-    path
-}
-
-fn log_config(log: &Path) -> Config {
-    let mut config = Config::new(Source::Log(log.to_owned()));
-    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.at_ms = cdnsim::time::parse_rfc3339(AT);
-    config
-}
-
-struct Running {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), ServeError>>,
-}
-
-impl Running {
-    async fn start(config: Config) -> Running {
-        let server = Server::bind(config).await.expect("binds");
-        let addr = server.local_addr().expect("bound");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async {
-            let _ = stopped.await;
-        }));
-        Running { addr, stop, task }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.expect("joins").expect("stops cleanly");
-    }
-
-    fn url(&self, path_and_query: &str) -> String {
-        format!("http://{}{path_and_query}", self.addr)
-    }
-}
-
-/// An answer: status, headers, body text.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    #[track_caller]
-    fn expect_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        let json = self.json();
-        assert_eq!(json["Code"], code, "{}", self.body);
-        assert_eq!(json["HostId"], "cdn.aliyuncs.com");
-        assert_eq!(
-            self.headers["x-acs-request-id"].to_str().ok(),
-            json["RequestId"].as_str(),
-            "the header repeats the body's RequestId"
-        );
-    }
-}
-
-async fn send(addr: SocketAddr, req: Request<Full<Bytes>>) -> Answer {
-    let stream = TcpStream::connect(addr).await.expect("connects");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    let response = sender.send_request(req).await.expect("answers");
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.expect("body").to_bytes();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
-    }
-}
-
-async fn get(server: &Running, path_and_query: &str) -> Answer {
-    let req = Request::get(server.url(path_and_query))
-        .header("host", server.addr.to_string())
-        .body(Full::default())
-        .expect("request");
-    send(server.addr, req).await
-}
-
-async fn post(server: &Running, path_and_query: &str, content_type: &str, body: &str) -> Answer {
-    let req = Request::post(server.url(path_and_query))
-        .header("host", server.addr.to_string())
-        .header("content-type", content_type)
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .expect("request");
-    send(server.addr, req).await
-}
-
-/// What `cdnsim query` prints for these parameters.
-fn query(log: &Path, params: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_cdnsim"))
-        .arg("query")
-        .arg(log)
-        .args(["--at", AT])
-        .args(params)
-        .output()
-        .expect("runs");
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .trim_end()
-        .to_owned()
-}
-
-fn encode(params: &[&str]) -> String {
-    params
-        .iter()
-        .map(|p| {
-            let (k, v) = p.split_once('=').expect("KEY=VALUE");
-            format!(
-                "{}={}",
-                cdnsim::api::encoding::encode(k),
-                cdnsim::api::encoding::encode(v)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
 
 #[tokio::test]
 async fn answers_match_cdnsim_query_byte_for_byte() {
@@ -707,17 +565,6 @@ async fn live_clock_cannot_be_moved_by_hand() {
         .map(str::to_owned);
     assert!(first <= second && first >= Some("2026-11-20T10:03:00.000Z".into()));
     server.stop().await;
-}
-
-fn scenario_config(data_dir: &Path, name: &str) -> Config {
-    let scenario = Scenario::load(&scenario_path(name)).expect("valid scenario");
-    let mut config = Config::new(Source::Scenario {
-        scenario: Box::new(scenario),
-        data_dir: data_dir.to_owned(),
-        fresh: false,
-    });
-    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    config
 }
 
 #[tokio::test]

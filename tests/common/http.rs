@@ -1,0 +1,171 @@
+//! An HTTP/1.1 client for the server tests and a running server on 127.0.0.1:0.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cdnsim::scenario::Scenario;
+use cdnsim::server::{Config, ServeError, Server, Source};
+use cdnsim::sim::simulate_to_log;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// The replay time of the ci-replay fixtures (rows in every state).
+pub const AT: &str = "2026-11-20T10:03:00Z";
+
+pub fn scenario_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+}
+
+pub fn ci_replay_log(dir: &Path) -> PathBuf {
+    let path = dir.join("ci.cdnlog");
+    let scenario = Scenario::load(&scenario_path("ci-replay.toml")).expect("valid scenario");
+    simulate_to_log(scenario, &path, |_| {}).expect("simulates");
+    path
+}
+
+pub fn log_config(log: &Path) -> Config {
+    let mut config = Config::new(Source::Log(log.to_owned()));
+    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.at_ms = cdnsim::time::parse_rfc3339(AT);
+    config
+}
+
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Running {
+    pub async fn start(config: Config) -> Running {
+        let server = Server::bind(config).await.expect("binds");
+        let addr = server.local_addr().expect("bound");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        Running { addr, stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("joins").expect("stops cleanly");
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.addr)
+    }
+}
+
+/// An answer: status, headers, body text.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        let json = self.json();
+        assert_eq!(json["Code"], code, "{}", self.body);
+        assert_eq!(json["HostId"], "cdn.aliyuncs.com");
+        assert_eq!(
+            self.headers["x-acs-request-id"].to_str().ok(),
+            json["RequestId"].as_str(),
+            "the header repeats the body's RequestId"
+        );
+    }
+}
+
+pub async fn send(addr: SocketAddr, req: Request<Full<Bytes>>) -> Answer {
+    let stream = TcpStream::connect(addr).await.expect("connects");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let response = sender.send_request(req).await.expect("answers");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
+    }
+}
+
+pub async fn get(server: &Running, path_and_query: &str) -> Answer {
+    let req = Request::get(server.url(path_and_query))
+        .header("host", server.addr.to_string())
+        .body(Full::default())
+        .expect("request");
+    send(server.addr, req).await
+}
+
+pub async fn post(
+    server: &Running,
+    path_and_query: &str,
+    content_type: &str,
+    body: &str,
+) -> Answer {
+    let req = Request::post(server.url(path_and_query))
+        .header("host", server.addr.to_string())
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .expect("request");
+    send(server.addr, req).await
+}
+
+/// What `cdnsim query` prints for these parameters.
+pub fn query(log: &Path, params: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cdnsim"))
+        .arg("query")
+        .arg(log)
+        .args(["--at", AT])
+        .args(params)
+        .output()
+        .expect("runs");
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim_end()
+        .to_owned()
+}
+
+pub fn encode(params: &[&str]) -> String {
+    params
+        .iter()
+        .map(|p| {
+            let (k, v) = p.split_once('=').expect("KEY=VALUE");
+            format!(
+                "{}={}",
+                cdnsim::api::encoding::encode(k),
+                cdnsim::api::encoding::encode(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn scenario_config(data_dir: &Path, name: &str) -> Config {
+    let scenario = Scenario::load(&scenario_path(name)).expect("valid scenario");
+    let mut config = Config::new(Source::Scenario {
+        scenario: Box::new(scenario),
+        data_dir: data_dir.to_owned(),
+        fresh: false,
+    });
+    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config
+}
