@@ -107,6 +107,17 @@ async fn v3_requests_name_the_action_in_a_header_and_get_json() {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let json = answer.json();
     assert_eq!(json["PageSize"], 1);
+    // A Format parameter means nothing to V3: always JSON.
+    let req = Request::get(server.url("/?Format=XML&PageSize=1"))
+        .header("x-acs-action", "DescribeRefreshTasks")
+        .body(Full::default())
+        .expect("request");
+    let answer = send(server.addr, req).await;
+    assert_eq!(
+        answer.headers["content-type"],
+        "application/json;charset=utf-8"
+    );
+    assert_eq!(answer.json()["PageSize"], 1);
     assert_eq!(json["Tasks"]["CDNTask"][0]["ObjectType"], "file");
     // Query and form body merge; the first value of a name wins.
     let answer = post(
@@ -633,7 +644,7 @@ async fn a_served_scenario_simulates_as_the_clock_moves_and_resumes() {
     }
     let server = Running::start(config).await;
     server.stop().await;
-    assert!(data.join("events.cdnlog.old").exists());
+    assert!(data.join("events.cdnlog.old.1").exists());
 }
 
 #[test]
@@ -732,5 +743,16 @@ async fn idle_and_slow_connections_are_closed() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"Code\":\"RequestTimeout\""), "{answer}");
+
+    // So does a stalled clock move.
+    let mut slow = TcpStream::connect(server.addr).await.expect("connects");
+    slow.write_all(b"POST /_cdnsim/clock HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"adv")
+        .await
+        .expect("writes");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(guard, slow.read_to_end(&mut answer)).await;
+    assert!(matches!(read, Ok(Ok(_))), "{read:?}");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     server.stop().await;
 }

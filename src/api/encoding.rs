@@ -44,11 +44,18 @@ fn decode(raw: &str, what: &str) -> Result<String, ApiError> {
     String::from_utf8(decoded).map_err(|_| ApiError::bad_encoding(what, "bytes that are not UTF-8"))
 }
 
+/// Most parameters one query string or body may carry (the real actions take a dozen).
+pub const PARAMS_MAX: usize = 256;
+
 /// Parses `a=1&b=x%20y` into decoded pairs, in order. Empty pieces (`a=1&&b=2`) are skipped;
-/// a piece without `=` is a name with an empty value.
+/// a piece without `=` is a name with an empty value. More than [`PARAMS_MAX`] pieces is an
+/// error before anything is decoded.
 pub fn parse_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
     let mut pairs = Vec::new();
-    for piece in raw.split('&').filter(|p| !p.is_empty()) {
+    for (i, piece) in raw.split('&').filter(|p| !p.is_empty()).enumerate() {
+        if i == PARAMS_MAX {
+            return Err(ApiError::too_many_params(PARAMS_MAX));
+        }
         let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
         let name = decode(name, "a parameter name")?;
         let value = decode(value, &name)?;
@@ -96,5 +103,14 @@ mod tests {
         }
         let e = parse_pairs("%G1=x").expect_err("bad name");
         assert!(e.message.contains("a parameter name"), "{}", e.message);
+        let many = "a&".repeat(PARAMS_MAX + 1);
+        assert_eq!(
+            parse_pairs(&many).expect_err("too many").code,
+            "InvalidParameter.TooMany"
+        );
+        assert_eq!(
+            parse_pairs(&"a&".repeat(PARAMS_MAX)).map(|p| p.len()),
+            Ok(PARAMS_MAX)
+        );
     }
 }

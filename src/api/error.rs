@@ -233,6 +233,13 @@ impl ApiError {
     /// 400 `SignatureDoesNotMatch`, echoing the server's string to sign as the gateway does
     /// (the old Python SDK compares it with its own and reports `InvalidAccessKeySecret`).
     pub fn signature_mismatch(string_to_sign: &str) -> ApiError {
+        // Bounded: a huge form body would otherwise come back five times over.
+        const ECHO_BYTES_MAX: usize = 64 * 1024;
+        let mut end = string_to_sign.len().min(ECHO_BYTES_MAX);
+        while !string_to_sign.is_char_boundary(end) {
+            end -= 1;
+        }
+        let string_to_sign = &string_to_sign[..end];
         ApiError::new(
             400,
             "SignatureDoesNotMatch",
@@ -406,6 +413,15 @@ impl ApiError {
             503,
             "ServiceUnavailable",
             format!("The request has failed due to a temporary failure of the server: {detail}."),
+        )
+    }
+
+    /// 400 `InvalidParameter.TooMany`: more parameters than any action takes.
+    pub fn too_many_params(max: usize) -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidParameter.TooMany",
+            format!("The request carries more than {max} parameters."),
         )
     }
 }

@@ -20,7 +20,7 @@ use super::params::parse_api_time;
 
 /// How far a request's timestamp may be from the server's wall clock, either way.
 pub const SKEW_MS_MAX: i64 = 15 * 60 * 1000;
-/// Nonces remembered at most (the oldest are forgotten first, beyond the skew window anyway).
+/// Nonces remembered at most (the oldest are forgotten first).
 const NONCES_MAX: usize = 1_000_000;
 
 /// The V3 algorithm name.
@@ -132,6 +132,8 @@ impl Verifier {
         let need = |code, name| req.param(name).ok_or_else(|| ApiError::missing(code, name));
         let id = need("MissingAccessKeyId", "AccessKeyId")?;
         let secret = self.secret(id)?;
+        // The action must be signed too: a V1 request names it in the parameters.
+        need("MissingAction", "Action")?;
         let signature = need("MissingSignature", "Signature")?;
         let method = need("MissingSignatureMethod", "SignatureMethod")?;
         if method != "HMAC-SHA1" {
@@ -167,6 +169,21 @@ impl Verifier {
         check_time(header("x-acs-date")?, wall_ms)?;
         let nonce = header("x-acs-signature-nonce")?;
         let payload_hash = header("x-acs-content-sha256")?;
+        // What decides the request must be signed: the action, the time, the nonce, the
+        // body's hash and how the body is read.
+        for name in [
+            "x-acs-action",
+            "x-acs-date",
+            "x-acs-signature-nonce",
+            "x-acs-content-sha256",
+            "content-type",
+        ] {
+            if req.header(name).is_some() && !auth.signed_headers.iter().any(|h| h == name) {
+                return Err(ApiError::incomplete_signature(&format!(
+                    "{name} must be among SignedHeaders"
+                )));
+            }
+        }
         let canonical = v3_canonical_request(req, &auth.signed_headers, payload_hash);
         let string_to_sign = format!("{ACS3}\n{}", hex(&Sha256::digest(canonical.as_bytes())));
         tracing::debug!(%canonical, "V3 canonical request");
@@ -189,7 +206,9 @@ impl Verifier {
             Err(poisoned) => poisoned.into_inner(),
         };
         while let Some((at, _)) = nonces.order.front() {
-            if *at >= wall_ms - SKEW_MS_MAX && nonces.order.len() < NONCES_MAX {
+            // A timestamp may be up to SKEW_MS_MAX ahead, so a nonce must be remembered for
+            // twice that: until no request carrying it can pass the timestamp check.
+            if *at >= wall_ms - 2 * SKEW_MS_MAX && nonces.order.len() < NONCES_MAX {
                 break;
             }
             if let Some((_, old)) = nonces.order.pop_front() {
@@ -217,12 +236,13 @@ pub fn v1_string_to_sign<'a>(
     method: &str,
     params: impl Iterator<Item = &'a (String, String)>,
 ) -> String {
-    let mut pairs: Vec<(String, String)> = params
-        .filter(|(k, _)| k != "Signature")
-        .map(|(k, v)| (encode(k), encode(v)))
-        .collect();
+    // Sorted by the raw name (then value), as the SDKs sort, then encoded.
+    let mut pairs: Vec<&(String, String)> = params.filter(|(k, _)| k != "Signature").collect();
     pairs.sort();
-    let canonical: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let canonical: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
     format!("{method}&{}&{}", encode("/"), encode(&canonical.join("&")))
 }
 
@@ -313,13 +333,12 @@ impl<'a> Authorization<'a> {
 
 /// The V3 canonical request, with the signed headers read as received.
 fn v3_canonical_request(req: &SignedRequest<'_>, signed: &[String], payload_hash: &str) -> String {
-    let mut query: Vec<(String, String)> = req
-        .query
-        .iter()
-        .map(|(k, v)| (encode(k), encode(v)))
-        .collect();
+    let mut query: Vec<&(String, String)> = req.query.iter().collect();
     query.sort();
-    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let query: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
     let mut headers = String::new();
     for name in signed {
         let mut values: Vec<&str> = req
@@ -672,6 +691,70 @@ mod tests {
         ];
         assert_eq!(sign_v3(&req, &key(), &signed), headers[9].1);
         assert_eq!(content_sha256(b""), headers[7].1);
+    }
+
+    #[test]
+    fn a_nonce_is_remembered_as_long_as_its_timestamp_passes() {
+        let verifier = Verifier::new([key()]);
+        // Signed 14 minutes ahead of the server's clock: valid until 29 minutes from now.
+        let mut query = v1_capture();
+        query.retain(|(k, _)| k != "Signature");
+        let unsigned = query.clone();
+        let sig = sign_v1("POST", unsigned.iter(), "testSecret");
+        query.push(("Signature".into(), sig));
+        let early = CAPTURE_MS - 14 * 60 * 1000;
+        verifier.verify(&v1_request(&query), early).expect("fresh");
+        let late = early + 28 * 60 * 1000;
+        let e = verifier
+            .verify(&v1_request(&query), late)
+            .expect_err("replayed");
+        assert_eq!(e.code, "SignatureNonceUsed");
+    }
+
+    #[test]
+    fn what_decides_a_request_must_be_signed() {
+        // V1: the action comes from the signed parameters.
+        let mut query = v1_capture();
+        query.retain(|(k, _)| k != "Action" && k != "Signature");
+        let sig = sign_v1("POST", query.iter(), "testSecret");
+        query.push(("Signature".into(), sig));
+        let e = Verifier::new([key()])
+            .verify(&v1_request(&query), CAPTURE_MS)
+            .expect_err("no Action");
+        assert_eq!(e.code, "MissingAction");
+        // V3: a signature that leaves out x-acs-date could be replayed with any date.
+        let headers = v3_headers();
+        let query = pairs(&[("PageSize", "10")]);
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: &query,
+            form: &[],
+            headers: &headers,
+            body: b"",
+        };
+        let mut signed = headers.clone();
+        signed[9].1 = sign_v3(
+            &req,
+            &key(),
+            &[
+                "host",
+                "x-acs-action",
+                "x-acs-content-sha256",
+                "x-acs-signature-nonce",
+            ],
+        );
+        let e = Verifier::new([key()])
+            .verify(
+                &SignedRequest {
+                    headers: &signed,
+                    ..req
+                },
+                CAPTURE_MS,
+            )
+            .expect_err("date unsigned");
+        assert_eq!(e.code, "IncompleteSignature");
+        assert!(e.message.contains("x-acs-date"), "{}", e.message);
     }
 
     #[test]

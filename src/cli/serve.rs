@@ -41,7 +41,8 @@ pub(super) struct Args {
     /// Where a scenario's log lives (default: cdnsim-data/<scenario file name without .toml>).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Move an existing log in the data directory aside (to events.cdnlog.old) and start over.
+    /// Move an existing log in the data directory aside (to events.cdnlog.old.N, never
+    /// overwriting) and start over.
     #[arg(long)]
     fresh: bool,
     /// manual: time moves only with POST /_cdnsim/clock (deterministic); live: virtual time
@@ -158,38 +159,35 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     runtime.block_on(async {
         let server = Server::bind(config).await?;
         let addr = server.local_addr()?;
+        // Listen for signals before saying we listen: a SIGTERM right after the line must
+        // still stop the server gracefully.
+        let shutdown = shutdown_signal()?;
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
-        server.run(shutdown_signal()).await?;
+        server.run(shutdown).await?;
         tracing::info!("stopped");
         Ok(Outcome::Ok)
     })
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Completes on SIGINT (Ctrl-C) or SIGTERM; the handlers are in place when this returns.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
-    }
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

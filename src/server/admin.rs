@@ -12,6 +12,7 @@ use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::engine::{EngineError, Step};
 use super::http::full;
 use super::{App, Body, ClockMode};
 use crate::event::{Record, TimeMs};
@@ -34,10 +35,7 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "clock") => json(StatusCode::OK, &clock(app)),
         (&Method::POST, "clock") => post_clock(app, req).await,
         (&Method::GET, "events") => events(app, req.uri().query().unwrap_or("")).await,
-        (&Method::GET, "health") => json(
-            StatusCode::OK,
-            &serde_json::json!({"status": "ok", "now": format_ms(app.engine.now_ms())}),
-        ),
+        (&Method::GET, "health") => health(app),
         (&Method::GET, "metrics") => {
             let mut response = Response::new(full(app.metrics.render(&app.engine)));
             response.headers_mut().insert(
@@ -53,6 +51,28 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             format!(
                 "no admin endpoint /_cdnsim/{path}; there are clock, events, health and metrics"
             ),
+        ),
+    }
+}
+
+/// `GET health`: 200 `{"status":"ok"}`, or 503 with the reason when the log writer or the
+/// live clock has stopped.
+fn health(app: &App) -> Response<Body> {
+    let now = format_ms(app.engine.now_ms());
+    let clock = app.clock_failure.lock().ok().and_then(|f| f.clone());
+    let problem = if app.engine.is_stopped() {
+        Some("the log writer stopped after an error; restart the server".to_owned())
+    } else {
+        clock.map(|e| format!("the live clock stopped: {e}"))
+    };
+    match problem {
+        None => json(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok", "now": now}),
+        ),
+        Some(problem) => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"status": "failing", "now": now, "error": problem}),
         ),
     }
 }
@@ -98,25 +118,37 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             "the clock is live (--clock live); only a manual clock can be moved".into(),
         );
     }
-    let body = match Limited::new(req.into_body(), CLOCK_BODY_BYTES_MAX)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
+    let body = Limited::new(req.into_body(), CLOCK_BODY_BYTES_MAX).collect();
+    let body = match tokio::time::timeout(app.config.body_timeout, body).await {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(_)) => {
             return error(
                 StatusCode::BAD_REQUEST,
                 format!("the body must be JSON of at most {CLOCK_BODY_BYTES_MAX} bytes"),
             );
         }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body was not received in time".into(),
+            );
+        }
     };
-    let to_ms = match target(&body, app.engine.now_ms()) {
-        Ok(to_ms) => to_ms,
+    let step = match target(&body) {
+        Ok(step) => step,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let engine = Arc::clone(&app.engine);
-    match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {
+    match tokio::task::spawn_blocking(move || engine.step(step)).await {
         Ok(Ok(())) => json(StatusCode::OK, &clock(app)),
+        Ok(Err(EngineError::Backwards { now_ms, to_ms })) => error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "to: the clock only moves forward; it is {} and {} is earlier",
+                format_ms(now_ms),
+                format_ms(to_ms)
+            ),
+        ),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "advancing the clock failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
@@ -125,34 +157,24 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-/// The time a `POST clock` body asks for, checked against `now_ms` (forward only).
-fn target(body: &[u8], now_ms: TimeMs) -> Result<TimeMs, String> {
+/// The move a `POST clock` body asks for.
+fn target(body: &[u8]) -> Result<Step, String> {
     let usage =
         r#"expected {"advance": "<duration, e.g. 5m or 1h 30m>"} or {"to": "<RFC 3339 time>"}"#;
     let request: Move = serde_json::from_slice(body).map_err(|e| format!("{e}; {usage}"))?;
-    let to_ms = match (&request.advance, &request.to) {
+    match (&request.advance, &request.to) {
         (Some(text), None) => {
             let by = humantime::parse_duration(text)
                 .map_err(|e| format!("advance: {text:?} is not a duration ({e})"))?;
-            let by_ms = TimeMs::try_from(by.as_millis())
-                .map_err(|_| format!("advance: {text:?} is too long"))?;
-            now_ms
-                .checked_add(by_ms)
-                .ok_or_else(|| format!("advance: {text:?} is too long"))?
+            TimeMs::try_from(by.as_millis())
+                .map(Step::By)
+                .map_err(|_| format!("advance: {text:?} is too long"))
         }
-        (None, Some(text)) => {
-            parse_rfc3339(text).ok_or_else(|| format!("to: {text:?} is not an RFC 3339 time"))?
-        }
-        _ => return Err(format!("give exactly one of advance and to; {usage}")),
-    };
-    if to_ms < now_ms {
-        return Err(format!(
-            "to: the clock only moves forward; it is {} and {} is earlier",
-            format_ms(now_ms),
-            format_ms(to_ms)
-        ));
+        (None, Some(text)) => parse_rfc3339(text)
+            .map(Step::To)
+            .ok_or_else(|| format!("to: {text:?} is not an RFC 3339 time")),
+        _ => Err(format!("give exactly one of advance and to; {usage}")),
     }
-    Ok(to_ms)
 }
 
 /// `GET events?after=SEQ&limit=N`: records as JSON lines, seq greater than `after`, up to the
@@ -161,6 +183,15 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
     let (after, limit) = match events_params(query) {
         Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let Ok(permit) = Arc::clone(&app.streams).try_acquire_owned() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} event streams are open already; try again later",
+                super::EVENT_STREAMS_MAX
+            ),
+        );
     };
     let now_ms = app.engine.now_ms();
     let visible = app.engine.visible_events();
@@ -171,12 +202,24 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let runtime = tokio::runtime::Handle::current();
+    // A client that stops reading gives up its stream after this long.
+    let stall = app.config.idle_timeout;
     tokio::task::spawn_blocking(move || {
-        let send = |chunk: Result<Bytes, std::io::Error>| tx.blocking_send(chunk).is_ok();
+        let _permit = permit;
+        let send = |chunk: Result<Bytes, std::io::Error>| {
+            runtime
+                .block_on(tokio::time::timeout(stall, tx.send(chunk)))
+                .is_ok_and(|sent| sent.is_ok())
+        };
         let mut records = records;
         let mut chunk = String::new();
         let mut sent = 0u64;
-        while let Some(record) = records.next_ref() {
+        // Records at or past `visible` may still be being written: never decode them.
+        while records.next_seq() < visible && limit.is_none_or(|l| sent < l) {
+            let Some(record) = records.next_ref() else {
+                break;
+            };
             let record = match record {
                 Ok(record) => record,
                 Err(e) => {
@@ -185,7 +228,7 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
                     return;
                 }
             };
-            if record.seq >= visible || record.at_ms > now_ms || limit.is_some_and(|l| sent >= l) {
+            if record.at_ms > now_ms {
                 break;
             }
             if after.is_some_and(|a| record.seq <= a) {
@@ -202,7 +245,7 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
             if chunk.len() >= EVENTS_CHUNK_BYTES
                 && !send(Ok(Bytes::from(std::mem::take(&mut chunk))))
             {
-                return; // the client went away
+                return; // the client went away or stalled
             }
         }
         if !chunk.is_empty() {
@@ -288,20 +331,15 @@ mod tests {
 
     #[test]
     fn clock_moves_are_checked() {
-        let now = 1_000_000;
-        assert_eq!(target(br#"{"advance":"5m"}"#, now), Ok(now + 300_000));
-        assert_eq!(target(br#"{"advance":"1h 30m"}"#, now), Ok(now + 5_400_000));
+        assert_eq!(target(br#"{"advance":"5m"}"#), Ok(Step::By(300_000)));
+        assert_eq!(target(br#"{"advance":"1h 30m"}"#), Ok(Step::By(5_400_000)));
         assert_eq!(
-            target(br#"{"to":"1970-01-01T00:16:40Z"}"#, now),
-            Ok(1_000_000)
+            target(br#"{"to":"1970-01-01T00:16:40Z"}"#),
+            Ok(Step::To(1_000_000))
         );
         for (body, needle) in [
             (
-                &br#"{"to":"1970-01-01T00:00:00Z"}"#[..],
-                "only moves forward",
-            ),
-            (
-                br#"{"advance":"soon"}"#,
+                &br#"{"advance":"soon"}"#[..],
                 "advance: \"soon\" is not a duration",
             ),
             (br#"{"to":"noon"}"#, "to: \"noon\" is not an RFC 3339 time"),
@@ -313,7 +351,7 @@ mod tests {
             (br#"{"back":"5m"}"#, "unknown field `back`"),
             (b"not json", "expected"),
         ] {
-            let e = target(body, now).expect_err(needle);
+            let e = target(body).expect_err(needle);
             assert!(e.contains(needle), "{e}");
         }
     }

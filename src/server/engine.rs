@@ -77,6 +77,14 @@ pub enum EngineError {
     /// A previous advance failed; the writer refuses further writes.
     #[error("the log writer stopped after an earlier error; restart the server")]
     Stopped,
+    /// A manual clock asked to go back.
+    #[error("the clock only moves forward")]
+    Backwards {
+        /// The clock.
+        now_ms: TimeMs,
+        /// The time asked for.
+        to_ms: TimeMs,
+    },
     /// Another process serves this data directory.
     #[error("{path} is locked: another cdnsim serves this data directory")]
     Locked {
@@ -94,6 +102,16 @@ struct Durable {
     syncing: bool,
     /// A sync failed: the log's state on disk is unknown.
     failed: bool,
+}
+
+/// A move of the manual clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Forward by this many milliseconds from wherever the clock is when the move runs (two
+    /// concurrent moves of 5 minutes move it 10).
+    By(TimeMs),
+    /// To this time, which must not be earlier than the clock.
+    To(TimeMs),
 }
 
 /// How writes become durable before they are answered.
@@ -128,6 +146,8 @@ pub struct Engine {
     sync_file: Option<File>,
     /// Held for the engine's life: one server per data directory.
     _lock: Option<File>,
+    /// A write or an advance failed: the log refuses more (health reports it).
+    stopped: std::sync::atomic::AtomicBool,
     /// The clock: every event at or before it is applied.
     now_ms: AtomicI64,
     /// Events a reader of the log file may read (all of them when serving a finished log).
@@ -172,6 +192,7 @@ impl Engine {
             durable_changed: Condvar::new(),
             sync_file: None,
             _lock: None,
+            stopped: Default::default(),
             now_ms: AtomicI64::new(now_ms),
             visible_events: AtomicU64::new(u64::MAX),
             producer: None,
@@ -208,7 +229,10 @@ impl Engine {
         }
         let log_path = data_dir.join(LOG_FILE);
         if fresh && log_path.exists() {
-            let aside = data_dir.join(format!("{LOG_FILE}.old"));
+            let aside = (1..)
+                .map(|n| data_dir.join(format!("{LOG_FILE}.old.{n}")))
+                .find(|p| !p.exists())
+                .unwrap_or_else(|| data_dir.join(format!("{LOG_FILE}.old")));
             std::fs::rename(&log_path, &aside).map_err(io(&log_path))?;
             tracing::warn!(old = %aside.display(), "--fresh: moved the previous log aside");
         }
@@ -264,6 +288,7 @@ impl Engine {
             durable_changed: Condvar::new(),
             sync_file,
             _lock: Some(lock),
+            stopped: Default::default(),
             now_ms: AtomicI64::new(TimeMs::MIN),
             producer: Some(Mutex::new(Producer {
                 sim,
@@ -282,6 +307,11 @@ impl Engine {
     /// The clock.
     pub fn now_ms(&self) -> TimeMs {
         self.now_ms.load(Ordering::Acquire)
+    }
+
+    /// True once a write or an advance failed: the log takes nothing more until a restart.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
     }
 
     /// True when serving a finished log (write actions are refused).
@@ -322,27 +352,52 @@ impl Engine {
     /// Moves the clock to `to_ms` (never backwards): simulates, logs and applies every event
     /// up to it first. Blocking.
     pub fn advance_to(&self, to_ms: TimeMs) -> Result<(), EngineError> {
+        self.step_with(|now_ms| Ok(to_ms.max(now_ms)))
+    }
+
+    /// Moves the manual clock; the target is worked out once the move has the writer, so
+    /// concurrent moves add up. Blocking.
+    pub fn step(&self, step: Step) -> Result<(), EngineError> {
+        self.step_with(|now_ms| match step {
+            Step::By(ms) => Ok(now_ms.saturating_add(ms.max(0))),
+            Step::To(to_ms) if to_ms >= now_ms => Ok(to_ms),
+            Step::To(to_ms) => Err(EngineError::Backwards { now_ms, to_ms }),
+        })
+    }
+
+    fn step_with(
+        &self,
+        target: impl FnOnce(TimeMs) -> Result<TimeMs, EngineError>,
+    ) -> Result<(), EngineError> {
         let Some(producer) = &self.producer else {
+            let now_ms = self.now_ms();
+            let to_ms = target(now_ms)?;
             self.now_ms.fetch_max(to_ms, Ordering::AcqRel);
             return Ok(());
         };
         let mut p = match producer.lock() {
             Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+            // A panic while producing left the simulator and the writer half-way.
+            Err(poisoned) => {
+                let mut p = poisoned.into_inner();
+                p.failed = true;
+                self.stopped.store(true, Ordering::Release);
+                p
+            }
         };
         if p.failed {
             return Err(EngineError::Stopped);
         }
+        let to_ms = target(self.now_ms())?;
         if to_ms <= self.now_ms() {
             return Ok(());
         }
         let result = self.produce(&mut p, to_ms);
         if result.is_err() {
             p.failed = true;
+            self.stopped.store(true, Ordering::Release);
         }
         result?;
-        self.visible_events
-            .store(p.writer.next_seq(), Ordering::Release);
         self.now_ms.fetch_max(to_ms, Ordering::AcqRel);
         Ok(())
     }
@@ -425,6 +480,7 @@ impl Engine {
         let result = self.create(&mut p, request, now_ms);
         if result.is_err() {
             p.failed = true;
+            self.stopped.store(true, Ordering::Release);
         }
         let (task_ids, end_seq) = result.map_err(unavailable)?;
         match self.commit {
@@ -432,6 +488,7 @@ impl Engine {
                 let synced = p.writer.sync();
                 if synced.is_err() {
                     p.failed = true;
+                    self.stopped.store(true, Ordering::Release);
                 }
                 synced.map_err(|e| unavailable(e.into()))?;
             }
@@ -497,7 +554,10 @@ impl Engine {
             d.syncing = false;
             match synced {
                 Ok(upto) => d.synced = d.synced.max(upto),
-                Err(_) => d.failed = true,
+                Err(_) => {
+                    d.failed = true;
+                    self.stopped.store(true, Ordering::Release);
+                }
             }
             self.durable_changed.notify_all();
             synced?;

@@ -134,6 +134,18 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         .copied()
         .unwrap_or("unknown");
     let default_format = if v1 { Format::Xml } else { Format::Json };
+    // V3 answers are always JSON: a `Format` parameter means nothing there.
+    let params = if v1 {
+        params
+    } else {
+        Params(
+            params
+                .0
+                .into_iter()
+                .filter(|(k, _)| k != "Format")
+                .collect(),
+        )
+    };
     let fail = |format: Format, e: ApiError| {
         let request_id = api::request_id_for(&identity, now_ms, &action, &params);
         (

@@ -33,7 +33,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use engine::{Commit, Engine, EngineError};
+pub use engine::{Commit, Engine, EngineError, Step};
 
 use crate::api::signature::{AccessKey, Verifier};
 use crate::event::TimeMs;
@@ -148,7 +148,14 @@ pub struct App {
     pub metrics: Metrics,
     /// Settings.
     pub config: Config,
+    /// Open `/_cdnsim/events` streams (each holds a blocking thread while it runs).
+    pub streams: Arc<Semaphore>,
+    /// Why the live clock stopped, if it did (health reports it).
+    pub clock_failure: std::sync::Mutex<Option<String>>,
 }
+
+/// `/_cdnsim/events` streams open at once; more get 503.
+pub const EVENT_STREAMS_MAX: usize = 8;
 
 impl App {
     /// What names the state being queried, for RequestIds: the log's scenario fingerprint,
@@ -198,6 +205,8 @@ impl Server {
                 verifier,
                 metrics: Metrics::default(),
                 config,
+                streams: Arc::new(Semaphore::new(EVENT_STREAMS_MAX)),
+                clock_failure: std::sync::Mutex::new(None),
             }),
             listener,
         })
@@ -228,7 +237,9 @@ impl Server {
             .header_read_timeout(app.config.idle_timeout)
             .max_buf_size(64 * 1024);
         tokio::pin!(shutdown);
+        let mut connections = tokio::task::JoinSet::new();
         loop {
+            while connections.try_join_next().is_some() {}
             let permit = tokio::select! {
                 () = &mut shutdown => break,
                 permit = Arc::clone(&permits).acquire_owned() => match permit {
@@ -261,7 +272,7 @@ impl Server {
                 .metrics
                 .connections_open
                 .fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
@@ -282,6 +293,9 @@ impl Server {
                 tracing::warn!("shutdown grace period over; closing open connections");
             }
         }
+        // Nothing may write after the final sync.
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
         let engine = Arc::clone(&app.engine);
         tokio::task::spawn_blocking(move || engine.sync())
             .await
@@ -303,16 +317,15 @@ async fn live_clock(app: Arc<App>, speed: f64) {
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3 * speed;
         let to_ms = start_ms.saturating_add(elapsed_ms as TimeMs);
         let engine = Arc::clone(&app.engine);
-        match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "the live clock stopped");
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the live clock stopped");
-                return;
-            }
+        let failure = match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(error = %failure, "the live clock stopped");
+        if let Ok(mut slot) = app.clock_failure.lock() {
+            *slot = Some(failure);
         }
+        return;
     }
 }

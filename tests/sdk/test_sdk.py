@@ -16,15 +16,22 @@ Modes (--mode):
   auth          server with --access-key ID:SECRET; the SDKs sign with that key
   wrong-secret  same server; a wrong secret and an unknown key id must be rejected
                 with the real error codes (plus one control call with the right key)
+  writes        server `--scenario tests/sdk/writes.toml --access-key ID:SECRET`: each SDK submits
+                a refresh and a preload, polls them to Complete while moving the server clock
+                (POST /_cdnsim/clock), checks DescribeRefreshQuota and the write errors; --log is
+                the scenario's live log (DATA_DIR/events.cdnlog), queried at the server's clock
 
 Prints one line per check and exits 1 on the first failure (2 on bad usage or setup).
 Run through tests/sdk/run.sh, which builds the venv, the log and the servers.
 """
 
 import argparse
+import datetime
+import http.client
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -42,6 +49,13 @@ try:
     )
     from aliyunsdkcdn.request.v20180510.DescribeRefreshTasksRequest import (
         DescribeRefreshTasksRequest as OldDescribeRefreshTasks,
+    )
+    from aliyunsdkcdn.request.v20180510.DescribeRefreshQuotaRequest import (
+        DescribeRefreshQuotaRequest as OldDescribeRefreshQuota,
+    )
+    from aliyunsdkcdn.request.v20180510.PushObjectCacheRequest import PushObjectCacheRequest as OldPushObjectCache
+    from aliyunsdkcdn.request.v20180510.RefreshObjectCachesRequest import (
+        RefreshObjectCachesRequest as OldRefreshObjectCaches,
     )
     from alibabacloud_cdn20180510 import models as cdn_models
     from alibabacloud_cdn20180510.client import Client as TeaClient
@@ -61,8 +75,11 @@ SIGNATURE_MESSAGE = "Specified signature is not matched with our calculation. se
 
 # Request parameter name -> Tea model field.
 TEA_FIELDS = {
+    "Area": "area",
     "DomainName": "domain_name",
     "EndTime": "end_time",
+    "Force": "force",
+    "L2Preload": "l_2preload",
     "ObjectPath": "object_path",
     "ObjectType": "object_type",
     "PageNumber": "page_number",
@@ -70,6 +87,25 @@ TEA_FIELDS = {
     "StartTime": "start_time",
     "Status": "status",
     "TaskId": "task_id",
+    "WithHeader": "with_header",
+}
+
+# Action -> typed request of the old SDK.
+OLD_REQUESTS = {
+    "DescribeRefreshTasks": OldDescribeRefreshTasks,
+    "DescribeRefreshTaskById": OldDescribeRefreshTaskById,
+    "DescribeRefreshQuota": OldDescribeRefreshQuota,
+    "RefreshObjectCaches": OldRefreshObjectCaches,
+    "PushObjectCache": OldPushObjectCache,
+}
+
+# Action -> (Tea client method, Tea request model).
+TEA_CALLS = {
+    "DescribeRefreshTasks": ("describe_refresh_tasks", cdn_models.DescribeRefreshTasksRequest),
+    "DescribeRefreshTaskById": ("describe_refresh_task_by_id", cdn_models.DescribeRefreshTaskByIdRequest),
+    "DescribeRefreshQuota": ("describe_refresh_quota", cdn_models.DescribeRefreshQuotaRequest),
+    "RefreshObjectCaches": ("refresh_object_caches", cdn_models.RefreshObjectCachesRequest),
+    "PushObjectCache": ("push_object_cache", cdn_models.PushObjectCacheRequest),
 }
 
 
@@ -142,7 +178,7 @@ class OldSdk:
         self.client = AcsClient(key_id, secret, "cn-hangzhou", auto_retry=False, connect_timeout=5, timeout=30)
 
     def call(self, action, params):
-        req = OldDescribeRefreshTasks() if action == "DescribeRefreshTasks" else OldDescribeRefreshTaskById()
+        req = OLD_REQUESTS[action]()
         req.set_endpoint(self.endpoint)
         req.set_protocol_type("http")
         req.set_method(self.method)
@@ -181,11 +217,9 @@ class TeaSdk:
 
     def call(self, action, params):
         kwargs = {TEA_FIELDS[k]: v for k, v in params.items()}
+        method, model = TEA_CALLS[action]
         try:
-            if action == "DescribeRefreshTasks":
-                resp = self.client.describe_refresh_tasks(cdn_models.DescribeRefreshTasksRequest(**kwargs))
-            else:
-                resp = self.client.describe_refresh_task_by_id(cdn_models.DescribeRefreshTaskByIdRequest(**kwargs))
+            resp = getattr(self.client, method)(model(**kwargs))
         except tea_exceptions.AlibabaCloudException as e:
             data = dict(e.data) if isinstance(e.data, dict) else e.data
             raise ApiError(e.code, e.status_code, e.message, e.request_id, type(e).__name__, data)
@@ -205,6 +239,10 @@ class Harness:
         self.args = args
         self.endpoint = f"{args.host}:{args.port}"
         self.checks = 0
+        # What `cdnsim query` reads: the log and the time. Mode writes moves `at` with the
+        # server's clock.
+        self.log = args.log
+        self.at = args.at
 
     # -- output ---------------------------------------------------------------------------
 
@@ -223,7 +261,7 @@ class Harness:
 
     def query(self, action, params):
         """(exit code, parsed body) of `cdnsim query` for the same request."""
-        cmd = [self.args.cdnsim, "query", self.args.log, "--at", self.args.at, "Format=JSON", f"Action={action}"]
+        cmd = [self.args.cdnsim, "query", self.log, "--at", self.at, "Format=JSON", f"Action={action}"]
         cmd += [f"{k}={v}" for k, v in params.items()]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -253,6 +291,25 @@ class Harness:
     def dumps(obj):
         return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False)
 
+    @staticmethod
+    def check_reply_meta(reply):
+        """Status 200, x-acs-request-id == body RequestId and a JSON Content-Type (when exposed)."""
+        rid = reply.body.get("RequestId")
+        if not isinstance(rid, str) or not rid:
+            raise CheckFailed(f"missing/empty RequestId in the answer: {reply.body!r}")
+        if reply.status is not None and reply.status != 200:
+            raise CheckFailed(f"HTTP status {reply.status}, expected 200")
+        if reply.headers is not None:
+            headers = {k.lower(): v for k, v in reply.headers.items()}
+            if headers.get(REQUEST_ID_HEADER) != rid:
+                raise CheckFailed(
+                    f"header {REQUEST_ID_HEADER}={headers.get(REQUEST_ID_HEADER)!r} "
+                    f"does not equal body RequestId {rid!r}"
+                )
+            ctype = headers.get("content-type", "")
+            if not ctype.lower().startswith("application/json"):
+                raise CheckFailed(f"Content-Type {ctype!r}, expected application/json;charset=utf-8")
+
     def run_check(self, label, fn):
         try:
             note = fn()
@@ -264,7 +321,7 @@ class Harness:
 
     # -- success checks -------------------------------------------------------------------
 
-    def expect_same(self, sdk, action, params):
+    def expect_same(self, sdk, action, params, label=None):
         """The SDK's answer equals `cdnsim query` minus RequestId. Returns the SDK body."""
         result = {}
 
@@ -285,30 +342,23 @@ class Harness:
                     f"{self.dumps(self.without_request_id(expected))}\n--- {sdk.name}\n"
                     f"{self.dumps(self.without_request_id(body))}"
                 )
-            if reply.status is not None and reply.status != 200:
-                raise CheckFailed(f"HTTP status {reply.status}, expected 200")
-            if reply.headers is not None:
-                headers = {k.lower(): v for k, v in reply.headers.items()}
-                if headers.get(REQUEST_ID_HEADER) != rid:
-                    raise CheckFailed(
-                        f"header {REQUEST_ID_HEADER}={headers.get(REQUEST_ID_HEADER)!r} "
-                        f"does not equal body RequestId {rid!r}"
-                    )
-                ctype = headers.get("content-type", "")
-                if not ctype.lower().startswith("application/json"):
-                    raise CheckFailed(f"Content-Type {ctype!r}, expected application/json;charset=utf-8")
+            self.check_reply_meta(reply)
             result["body"] = body
             if action == "DescribeRefreshTasks":
                 return f"({len(body['Tasks']['CDNTask'])} of {body['TotalCount']} rows)"
             return f"({body['TotalCount']} rows)"
 
-        self.run_check(f"[{sdk.name}] {self.describe(action, params)}", check)
+        self.run_check(f"[{sdk.name}] {label or self.describe(action, params)}", check)
         return result["body"]
 
     # -- error checks ---------------------------------------------------------------------
 
-    def expect_error(self, sdk, action, params, code, status, compare_query=True, message_prefix=None, label=None):
-        """The SDK reports error `code` with HTTP `status`; with compare_query, the body matches cdnsim query."""
+    def expect_error(self, sdk, action, params, code, status, compare_query=True, message_prefix=None, label=None,
+                     message=None):
+        """The SDK reports error `code` with HTTP `status`; with compare_query, the body matches cdnsim query.
+
+        With `message`, the error's Message must be exactly that (old SDK: get_error_msg(); Tea:
+        the Code and Message of .data, the whole error body)."""
 
         def check():
             expected = None
@@ -340,6 +390,15 @@ class Harness:
                     text = text.split(", ", 1)[1] if ", " in text else text
                 if not text.startswith(message_prefix):
                     problems.append(f"message {err.message!r} does not start with {message_prefix!r}")
+            if message is not None:
+                if sdk.name.startswith("old"):
+                    if err.message != message:
+                        problems.append(f"message {err.message!r}, expected {message!r}")
+                else:
+                    data = err.data if isinstance(err.data, dict) else {}
+                    if data.get("Code") != code or data.get("Message") != message:
+                        problems.append(f"error body Code/Message {data.get('Code')!r}/{data.get('Message')!r}, "
+                                        f"expected {code!r}/{message!r}")
             if expected is not None:
                 if sdk.name.startswith("old"):
                     if err.message != expected.get("Message"):
