@@ -549,6 +549,48 @@ fn spawn_server(scenario: &Path, data: &Path) -> (Child, String) {
     (child, addr)
 }
 
+#[tokio::test]
+async fn writers_that_hang_up_while_waiting_do_not_stall_the_others() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config(dir.path(), &dir.path().join("data"));
+    let path = dir.path().join("big-quota.toml");
+    std::fs::write(&path, SCENARIO.replace("url = 5", "url = 1000000")).expect("write");
+    config.source = Source::Scenario {
+        scenario: Box::new(Scenario::load(&path).expect("valid")),
+        data_dir: dir.path().join("data"),
+        fresh: false,
+    };
+    let server = Running::start(config).await;
+    // Many writes whose clients close the connection without waiting for the answer: one of
+    // them is likely leading a group sync when its request is dropped.
+    let mut hangups = Vec::new();
+    for i in 0..512 {
+        let addr = server.addr;
+        hangups.push(tokio::spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.expect("connects");
+            let req = format!(
+                "GET /?Action=RefreshObjectCaches&Format=JSON&ObjectPath=static.example.com/h{i} HTTP/1.1\r\nHost: x\r\n\r\n"
+            );
+            s.write_all(req.as_bytes()).await.expect("writes");
+        }));
+    }
+    for h in hangups {
+        h.await.expect("joins");
+    }
+    let guard = std::time::Duration::from_secs(20);
+    for i in 0..5 {
+        let path = format!("static.example.com/after{i}");
+        let paths = [path.as_str()];
+        let write = refresh(&server, &paths, "");
+        let answer = tokio::time::timeout(guard, write)
+            .await
+            .expect("answered, not stalled");
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    server.stop().await;
+}
+
 #[test]
 fn sigkill_during_concurrent_writes_loses_no_acknowledged_task() {
     let dir = tempfile::tempdir().expect("tempdir");

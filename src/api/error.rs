@@ -360,15 +360,18 @@ impl ApiError {
     /// 400 `SingleRequest.OverLimit`: too many paths.
     pub fn over_limit(max: usize, object_type: crate::event::ObjectType) -> ApiError {
         use crate::event::ObjectType as T;
-        let what = match object_type {
-            T::File | T::IgnoreParams | T::Preload => "URLs",
-            T::Directory => "directories",
-            T::Regex => "regular expressions",
+        let what = match (object_type, max) {
+            (T::File | T::IgnoreParams | T::Preload, 1) => "URL is",
+            (T::File | T::IgnoreParams | T::Preload, _) => "URLs are",
+            (T::Directory, 1) => "directory is",
+            (T::Directory, _) => "directories are",
+            (T::Regex, 1) => "regular expression is",
+            (T::Regex, _) => "regular expressions are",
         };
         ApiError::new(
             400,
             "SingleRequest.OverLimit",
-            format!("A maximum of {max} {what} are supported for each request."),
+            format!("A maximum of {max} {what} supported for each request."),
         )
     }
 

@@ -14,7 +14,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use super::ledger::{Ledger, day_start_ms};
 use crate::api::ApiError;
@@ -85,6 +85,9 @@ pub enum EngineError {
         /// The time asked for.
         to_ms: TimeMs,
     },
+    /// A blocking task failed.
+    #[error("internal error: {0}")]
+    Join(String),
     /// Another process serves this data directory.
     #[error("{path} is locked: another cdnsim serves this data directory")]
     Locked {
@@ -141,7 +144,8 @@ pub struct Engine {
     domains: Vec<String>,
     commit: Commit,
     durable: Mutex<Durable>,
-    durable_changed: Condvar,
+    /// Sent after every group-commit sync (success or failure), to wake the waiting writes.
+    durable_changed: tokio::sync::watch::Sender<u64>,
     /// A handle on the log for group-commit fsyncs.
     sync_file: Option<File>,
     /// Held for the engine's life: one server per data directory.
@@ -189,7 +193,7 @@ impl Engine {
             domains: Vec::new(),
             commit: Commit::Group,
             durable: Mutex::new(Durable::default()),
-            durable_changed: Condvar::new(),
+            durable_changed: tokio::sync::watch::Sender::new(0),
             sync_file: None,
             _lock: None,
             stopped: Default::default(),
@@ -285,7 +289,7 @@ impl Engine {
                 synced: writer.next_seq(),
                 ..Durable::default()
             }),
-            durable_changed: Condvar::new(),
+            durable_changed: tokio::sync::watch::Sender::new(0),
             sync_file,
             _lock: Some(lock),
             stopped: Default::default(),
@@ -453,17 +457,14 @@ impl Engine {
         self.domains.iter().position(|d| d == name)
     }
 
-    /// Creates the rows of a write at the clock's time and answers once they are durable:
-    /// the simulator first catches up with the clock (so a restart re-running the log sees
-    /// the same order), then the rows are logged, applied, counted against the quota and
-    /// synced — with [`Commit::Group`], by one fsync shared with concurrent writes.
-    pub fn submit(&self, request: &WriteRequest) -> Result<Vec<TaskId>, ApiError> {
+    /// Creates the rows of a write at the clock's time: the simulator first catches up with
+    /// the clock (so a restart re-running the log sees the same order), then the rows are
+    /// logged, applied and counted against the quota. With [`Commit::PerWrite`] they are
+    /// synced before this returns; with [`Commit::Group`] the caller must await
+    /// [`Engine::durable`] with the returned seq before answering. Blocking.
+    pub fn write(&self, request: &WriteRequest) -> Result<(Vec<TaskId>, u64), ApiError> {
         let Some(producer) = &self.producer else {
             return Err(ApiError::read_only("this action"));
-        };
-        let unavailable = |e: EngineError| {
-            tracing::error!(error = %e, "a write failed");
-            ApiError::unavailable(&e.to_string())
         };
         let mut p = lock(producer);
         if p.failed {
@@ -477,27 +478,52 @@ impl Engine {
         if used + rows > u64::from(quota_of(&self.quotas, object_type)) {
             return Err(ApiError::quota_exceeded(object_type.is_preload()));
         }
-        let result = self.create(&mut p, request, now_ms);
+        let mut result = self.create(&mut p, request, now_ms);
+        if self.commit == Commit::PerWrite && result.is_ok() {
+            result = p.writer.sync().map_err(EngineError::from).and(result);
+        }
         if result.is_err() {
             p.failed = true;
             self.stopped.store(true, Ordering::Release);
         }
-        let (task_ids, end_seq) = result.map_err(unavailable)?;
-        match self.commit {
-            Commit::PerWrite => {
-                let synced = p.writer.sync();
-                if synced.is_err() {
-                    p.failed = true;
-                    self.stopped.store(true, Ordering::Release);
-                }
-                synced.map_err(|e| unavailable(e.into()))?;
-            }
-            Commit::Group => {
-                drop(p);
-                self.wait_durable(producer, end_seq).map_err(unavailable)?;
-            }
+        result.map_err(unavailable)
+    }
+
+    /// Waits until every record below `end_seq` is on disk. Group commit: the first waiter
+    /// to find no sync running runs one on a blocking thread — flush under the writer's lock,
+    /// fsync without it — and every write appended before it rides along; the others wait
+    /// (asynchronously) for it to finish.
+    pub async fn durable(self: &std::sync::Arc<Self>, end_seq: u64) -> Result<(), ApiError> {
+        if self.commit == Commit::PerWrite {
+            return Ok(()); // `write` synced already
         }
-        Ok(task_ids)
+        loop {
+            // Subscribe before looking, so that a sync finishing in between still wakes us.
+            let mut changed = self.durable_changed.subscribe();
+            let lead = {
+                let mut d = lock(&self.durable);
+                if d.synced >= end_seq {
+                    return Ok(());
+                }
+                if d.failed {
+                    return Err(unavailable(EngineError::Stopped));
+                }
+                let lead = !d.syncing;
+                d.syncing = true;
+                lead
+            };
+            if !lead {
+                let _ = changed.changed().await;
+                continue;
+            }
+            // The sync and its bookkeeping run to the end on their own thread, even if this
+            // request is dropped (its client went away) while waiting: the others depend on it.
+            let engine = std::sync::Arc::clone(self);
+            let synced = tokio::task::spawn_blocking(move || engine.sync_and_publish())
+                .await
+                .unwrap_or_else(|e| Err(EngineError::Join(e.to_string())));
+            synced.map_err(unavailable)?;
+        }
     }
 
     fn create(
@@ -529,43 +555,29 @@ impl Engine {
         Ok((task_ids, writer.next_seq()))
     }
 
-    /// Waits until every record below `end_seq` is durable; the first waiter to find no sync
-    /// running runs one (flush under the writer's lock, fsync without it) for everyone.
-    fn wait_durable(&self, producer: &Mutex<Producer>, end_seq: u64) -> Result<(), EngineError> {
+    /// One group-commit sync, then the new durable point published to the waiters.
+    fn sync_and_publish(&self) -> Result<u64, EngineError> {
+        let synced = self.sync_once();
         let mut d = lock(&self.durable);
-        loop {
-            if d.synced >= end_seq {
-                return Ok(());
+        d.syncing = false;
+        match &synced {
+            Ok(upto) => d.synced = d.synced.max(*upto),
+            Err(_) => {
+                d.failed = true;
+                self.stopped.store(true, Ordering::Release);
             }
-            if d.failed {
-                return Err(EngineError::Stopped);
-            }
-            if d.syncing {
-                d = match self.durable_changed.wait(d) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                continue;
-            }
-            d.syncing = true;
-            drop(d);
-            let synced = self.sync_once(producer);
-            d = lock(&self.durable);
-            d.syncing = false;
-            match synced {
-                Ok(upto) => d.synced = d.synced.max(upto),
-                Err(_) => {
-                    d.failed = true;
-                    self.stopped.store(true, Ordering::Release);
-                }
-            }
-            self.durable_changed.notify_all();
-            synced?;
         }
+        let synced_now = d.synced;
+        drop(d);
+        self.durable_changed.send_replace(synced_now);
+        synced
     }
 
     /// One group-commit sync: flush, note how far, fsync without holding the writer.
-    fn sync_once(&self, producer: &Mutex<Producer>) -> Result<u64, EngineError> {
+    fn sync_once(&self) -> Result<u64, EngineError> {
+        let Some(producer) = &self.producer else {
+            return Ok(0);
+        };
         let upto = {
             let mut p = lock(producer);
             p.writer.flush()?;
@@ -607,6 +619,11 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+fn unavailable(e: EngineError) -> ApiError {
+    tracing::error!(error = %e, "a write failed");
+    ApiError::unavailable(&e.to_string())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

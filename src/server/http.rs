@@ -250,8 +250,16 @@ async fn answer(
                 Err(e) => return fail(e),
             };
             let engine = Arc::clone(&app.engine);
-            match tokio::task::spawn_blocking(move || engine.submit(&request)).await {
-                Ok(Ok(task_ids)) => {
+            let written = match tokio::task::spawn_blocking(move || engine.write(&request)).await {
+                Ok(written) => written,
+                Err(e) => Err(ApiError::unavailable(&e.to_string())),
+            };
+            let durable = match written {
+                Ok((task_ids, end_seq)) => app.engine.durable(end_seq).await.map(|()| task_ids),
+                Err(e) => Err(e),
+            };
+            match durable {
+                Ok(task_ids) => {
                     let body = write::submitted(format, &request_id(), preload, &task_ids);
                     api_response(api::Response {
                         status: 200,
@@ -260,8 +268,7 @@ async fn answer(
                         body,
                     })
                 }
-                Ok(Err(e)) => fail(e),
-                Err(e) => fail(ApiError::unavailable(&e.to_string())),
+                Err(e) => fail(e),
             }
         }
         "DescribeRefreshQuota" => {

@@ -235,7 +235,9 @@ impl Server {
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(app.config.idle_timeout)
-            .max_buf_size(64 * 1024);
+            // The request head: room for the longest URI the `http` crate accepts (64 KiB;
+            // longer gets hyper's own 414) plus headers.
+            .max_buf_size(192 * 1024);
         tokio::pin!(shutdown);
         let mut connections = tokio::task::JoinSet::new();
         loop {

@@ -9,10 +9,14 @@
 #   SDK_KEEP   set to 1 to keep the temp dir (log, server output) instead of deleting it
 #
 # Steps: venv + pinned SDKs (reinstalled only when requirements.txt changes), simulate
-# scenarios/ci-replay.toml, then three live servers (`serve --log ... --at 2026-11-20T10:03:00Z`):
+# scenarios/ci-replay.toml, then three live servers on that log (`serve --log ... --at 2026-11-20T10:03:00Z`):
 #   1. auth off                                   -> test_sdk.py --mode open
 #   2. --access-key (two keys, one testAKID:...)  -> test_sdk.py --mode auth
 #   3. same keys                                  -> test_sdk.py --mode wrong-secret
+# and a fourth that simulates tests/sdk/writes.toml and takes writes (`serve --scenario ...
+# --data-dir TMP/writes-data --at 2026-11-20T13:00:00Z --access-key testAKID:...`):
+#   4.                                            -> test_sdk.py --mode writes
+# after which its log must pass `cdnsim verify`.
 # Each server must print `listening on http://127.0.0.1:PORT` as its first stdout line and exit 0
 # on SIGTERM. Exit status 0 only if everything passed.
 set -euo pipefail
@@ -20,6 +24,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 AT="2026-11-20T10:03:00Z"
+WRITES_AT="2026-11-20T13:00:00Z" # after writes.toml's scripts but the last; 3 h before the quota reset
+WRITES_SCENARIO="$HERE/writes.toml"
 ACCESS_KEY="testAKID:testSecret"
 OTHER_KEY="ciOtherKeyId:ciOtherSecret"
 START_TIMEOUT=60   # seconds to wait for the `listening on` line
@@ -118,15 +124,16 @@ say "simulating scenarios/ci-replay.toml with $CDNSIM"
     { cat "$WORK/simulate.out" >&2; die "cdnsim simulate failed"; }
 
 # --- servers -----------------------------------------------------------------------------------
-# start_server NAME ARGS...: starts `cdnsim serve`, reads its first stdout line through a FIFO
-# and sets SERVER_PORT. The rest of stdout is drained into server-NAME.out so the server never
-# blocks on a full pipe.
+# start_server NAME ARGS...: starts `cdnsim serve --addr 127.0.0.1:0 ARGS...`, reads its first
+# stdout line through a FIFO and sets SERVER_PORT. The rest of stdout is drained into
+# server-NAME.out so the server never blocks on a full pipe.
 start_server() {
     local name="$1"
     shift
     local fifo="$WORK/server-$name.fifo" line=""
+    local shown="cdnsim serve --addr 127.0.0.1:0 ${*//$WORK/TMP}"
     mkfifo "$fifo"
-    "$CDNSIM" serve --log "$LOG" --addr 127.0.0.1:0 --at "$AT" "$@" >"$fifo" 2>"$WORK/server-$name.err" &
+    "$CDNSIM" serve --addr 127.0.0.1:0 "$@" >"$fifo" 2>"$WORK/server-$name.err" &
     SERVER_PID=$!
     exec 3<"$fifo"
     local read_rc=0
@@ -134,12 +141,12 @@ start_server() {
     if [[ $read_rc -ne 0 ]]; then
         exec 3<&-
         if [[ $read_rc -gt 128 ]]; then # timeout, not end of file
-            die "server ($name) printed no first line within ${START_TIMEOUT}s: cdnsim serve --log LOG --addr 127.0.0.1:0 --at $AT${*:+ $*}"
+            die "server ($name) printed no first line within ${START_TIMEOUT}s: $shown"
         fi
         local rc=0
         wait "$SERVER_PID" || rc=$?
         SERVER_PID=""
-        die "server ($name) exited with status $rc before printing 'listening on': cdnsim serve --log LOG --addr 127.0.0.1:0 --at $AT${*:+ $*}"
+        die "server ($name) exited with status $rc before printing 'listening on': $shown"
     fi
     echo "$line" >"$WORK/server-$name.out"
     cat <&3 >>"$WORK/server-$name.out" &
@@ -176,19 +183,31 @@ stop_server() {
     say "server ($name) stopped cleanly"
 }
 
+# run_mode MODE LOG AT SERVE-ARGS...: a server, test_sdk.py --mode MODE against it (comparing with
+# `cdnsim query LOG --at AT`), a clean stop.
 run_mode() {
-    local mode="$1"
-    shift
+    local mode="$1" log="$2" at="$3"
+    shift 3
     start_server "$mode" "$@"
     say "running test_sdk.py --mode $mode"
-    "$VENV/bin/python" "$HERE/test_sdk.py" --mode "$mode" --port "$SERVER_PORT" --log "$LOG" \
-        --cdnsim "$CDNSIM" --at "$AT" --access-key "$ACCESS_KEY" ||
-        die "test_sdk.py --mode $mode failed against: cdnsim serve --log LOG --addr 127.0.0.1:0 --at $AT${*:+ $*}"
+    "$VENV/bin/python" "$HERE/test_sdk.py" --mode "$mode" --port "$SERVER_PORT" --log "$log" \
+        --cdnsim "$CDNSIM" --at "$at" --access-key "$ACCESS_KEY" ||
+        die "test_sdk.py --mode $mode failed against: cdnsim serve --addr 127.0.0.1:0 ${*//$WORK/TMP}"
     stop_server "$mode"
 }
 
-run_mode open
-run_mode auth --access-key "$OTHER_KEY" --access-key "$ACCESS_KEY"
-run_mode wrong-secret --access-key "$OTHER_KEY" --access-key "$ACCESS_KEY"
+run_mode open "$LOG" "$AT" --log "$LOG" --at "$AT"
+run_mode auth "$LOG" "$AT" --log "$LOG" --at "$AT" --access-key "$OTHER_KEY" --access-key "$ACCESS_KEY"
+run_mode wrong-secret "$LOG" "$AT" --log "$LOG" --at "$AT" --access-key "$OTHER_KEY" --access-key "$ACCESS_KEY"
 
-say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in all three modes"
+# --- writes ------------------------------------------------------------------------------------
+"$CDNSIM" check "$WRITES_SCENARIO" >"$WORK/check.out" 2>&1 ||
+    { cat "$WORK/check.out" >&2; die "cdnsim check $WRITES_SCENARIO failed"; }
+DATA="$WORK/writes-data"
+run_mode writes "$DATA/events.cdnlog" "$WRITES_AT" --scenario "$WRITES_SCENARIO" --data-dir "$DATA" \
+    --at "$WRITES_AT" --access-key "$ACCESS_KEY"
+"$CDNSIM" verify "$DATA/events.cdnlog" >"$WORK/verify.out" 2>&1 ||
+    { cat "$WORK/verify.out" >&2; die "cdnsim verify of the writes log failed after the server stopped"; }
+say "writes log after SIGTERM: $(cat "$WORK/verify.out")"
+
+say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in modes open, auth, wrong-secret; writes pass"

@@ -109,6 +109,39 @@ TEA_CALLS = {
 }
 
 
+# --- mode writes -------------------------------------------------------------------------------
+# Facts of tests/sdk/writes.toml the checks rely on (keep in step with that file).
+WRITES_DOMAINS = ("static.example.com", "img.example.com")  # img.example.com is https
+WRITES_QUEUE_DELAY = datetime.timedelta(seconds=2)           # [lifecycle] queue_delay
+WRITES_PROCESSING = {                                         # [lifecycle.processing]
+    "file": datetime.timedelta(minutes=5),
+    "preload": datetime.timedelta(minutes=20),
+}
+WRITES_QUOTA_DAY_END = "2026-11-20T16:00:00Z"  # quotas reset at midnight +08:00; the run stays before
+POLL_STEP = "2m"                                # clock advance before every poll
+POLL_STEP_DELTA = datetime.timedelta(minutes=2)
+MAX_POLLS = 15                                  # 30 simulated minutes: preloads end after 20m 2s
+UNKNOWN_DOMAIN = "nosuch.example.org"
+QUOTA_KINDS = ("Url", "Dir", "Regex", "IgnoreParams", "Preload", "PreloadEdge", "Block")
+MSG_QUOTA_REFRESH = "Your refresh attempts have exceeded the daily limit."
+MSG_QUOTA_PRELOAD = "Your preload attempts have exceeded the daily limit."
+MSG_DOMAIN_NOT_FOUND = f"The domain [{UNKNOWN_DOMAIN}] does not belong to you."
+MSG_OVER_LIMIT_REFRESH = "A maximum of 1000 URLs are supported for each request."  # [limits] defaults
+MSG_OVER_LIMIT_PRELOAD = "A maximum of 100 URLs are supported for each request."
+MSG_MALFORMED_PREFIX = "The specified ObjectPath is invalid"
+PROCESS_RE = re.compile(r"(\d+(?:\.\d+)?)%")
+
+
+def parse_time(text):
+    """An RFC 3339 UTC time as the server prints it ('...Z', with or without milliseconds)."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def row_time(moment):
+    """A time as rows show it (CreationTime): whole seconds, 'Z'."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class CheckFailed(Exception):
     pass
 
@@ -532,6 +565,324 @@ class Harness:
                 self.expect_error(sdk, action, params, "InvalidAccessKeyId.NotFound", 404, compare_query=False,
                                   label=f"unknown key id: {self.describe(action, params)}")
 
+    # -- mode writes ----------------------------------------------------------------------
+
+    def admin(self, method, path, body=None):
+        """A call to the server's admin endpoints (no SDK, no signature): the parsed JSON answer."""
+        conn = http.client.HTTPConnection(self.args.host, self.args.port, timeout=120)
+        data = None if body is None else json.dumps(body).encode()
+        try:
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            raise CheckFailed(f"{method} {path}: {type(e).__name__}: {e}")
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise CheckFailed(f"{method} {path} {body or ''} -> HTTP {resp.status}: {raw[:500]!r}")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise CheckFailed(f"{method} {path} answered no JSON: {raw[:500]!r}")
+
+    def advance_clock(self, step, delta):
+        """POST /_cdnsim/clock {"advance": step}; the new `now` must be the old one plus `delta`."""
+        before = parse_time(self.at)
+        answer = self.admin("POST", "/_cdnsim/clock", {"advance": step})
+        now = answer.get("now")
+        if not isinstance(now, str) or parse_time(now) != before + delta:
+            raise CheckFailed(f"clock answered {answer}, expected now = {before + delta}")
+        self.at = now
+        return now
+
+    def read_quota(self, sdk, label, expect=None):
+        """DescribeRefreshQuota: the shape (every value a string of digits), quotas that never
+        change, and with `expect` ({kind: remain}) the remains. Returns {kind: remain} as ints."""
+        out = {}
+
+        def check():
+            reply = sdk.call("DescribeRefreshQuota", {})
+            self.check_reply_meta(reply)
+            body = reply.body
+            want = {f"{kind}{part}" for kind in QUOTA_KINDS for part in ("Quota", "Remain")} | {"RequestId"}
+            if set(body) != want:
+                raise CheckFailed(f"fields {sorted(body)}, expected {sorted(want)}")
+            for key in sorted(want - {"RequestId"}):
+                if not isinstance(body[key], str) or not body[key].isdigit():
+                    raise CheckFailed(f"{key}={body[key]!r}: expected a string of digits")
+            quotas = {kind: int(body[f"{kind}Quota"]) for kind in QUOTA_KINDS}
+            remains = {kind: int(body[f"{kind}Remain"]) for kind in QUOTA_KINDS}
+            for kind in QUOTA_KINDS:
+                if remains[kind] > quotas[kind]:
+                    raise CheckFailed(f"{kind}Remain {remains[kind]} > {kind}Quota {quotas[kind]}")
+            if self.quota_totals is None:
+                self.quota_totals = quotas
+            elif quotas != self.quota_totals:
+                raise CheckFailed(f"quotas changed: {quotas}, first seen {self.quota_totals}")
+            if expect is not None and remains != expect:
+                wrong = [f"{k}Remain {remains[k]} (expected {expect[k]})" for k in QUOTA_KINDS if remains[k] != expect[k]]
+                raise CheckFailed("; ".join(wrong))
+            out.update(remains)
+            return f"(UrlRemain={remains['Url']}/{quotas['Url']} PreloadRemain={remains['Preload']}/{quotas['Preload']})"
+
+        self.run_check(f"[{sdk.name}] DescribeRefreshQuota {label}", check)
+        return out
+
+    def expect_write(self, sdk, action, params, id_field, count, label):
+        """A write succeeds with {id_field, RequestId} only; id_field holds `count` distinct
+        numeric TaskIds joined with ','. Returns the ids."""
+        result = {}
+
+        def check():
+            reply = sdk.call(action, params)
+            self.check_reply_meta(reply)
+            body = reply.body
+            if set(body) != {id_field, "RequestId"}:
+                raise CheckFailed(f"fields {sorted(body)}, expected {sorted([id_field, 'RequestId'])}: {body}")
+            value = body[id_field]
+            if not isinstance(value, str) or not re.fullmatch(r"[0-9]+(,[0-9]+)*", value):
+                raise CheckFailed(f"{id_field}={value!r}: expected numeric TaskIds joined with ','")
+            ids = value.split(",")
+            if len(ids) != count or len(set(ids)) != count:
+                raise CheckFailed(f"{id_field}={value!r}: expected {count} distinct TaskIds")
+            result["ids"] = ids
+            return f"({id_field}={value})"
+
+        self.run_check(f"[{sdk.name}] {label}", check)
+        return result["ids"]
+
+    def check_rows(self, rows, spec, created, now):
+        """Rows of one submission cycle as of `now`. spec: ObjectPath -> (ObjectType, TaskId).
+        writes.toml fixes the lifecycle: Pending for the 2s queue delay, then Refreshing, then
+        Complete exactly when processing is over (failures are off in writes.toml)."""
+        paths = sorted(row["ObjectPath"] for row in rows)
+        if paths != sorted(spec):
+            raise CheckFailed(f"rows {paths}, expected exactly {sorted(spec)}")
+        counts = {"Pending": 0, "Refreshing": 0, "Complete": 0}
+        for row in rows:
+            path = row["ObjectPath"]
+            object_type, task_id = spec[path]
+            where = f"row {path}"
+            if row["TaskId"] != task_id:
+                raise CheckFailed(f"{where}: TaskId {row['TaskId']}, expected {task_id}")
+            if row["ObjectType"] != object_type:
+                raise CheckFailed(f"{where}: ObjectType {row['ObjectType']!r}, expected {object_type!r}")
+            if row["CreationTime"] != row_time(created):
+                raise CheckFailed(f"{where}: CreationTime {row['CreationTime']}, expected {row_time(created)}")
+            if row["Description"] != "":
+                raise CheckFailed(f"{where}: Description {row['Description']!r}, expected ''")
+            match = PROCESS_RE.fullmatch(row["Process"])
+            if not match:
+                raise CheckFailed(f"{where}: Process {row['Process']!r} is not a percentage")
+            process = float(match.group(1))
+            end = created + WRITES_QUEUE_DELAY + WRITES_PROCESSING[object_type]
+            if now >= end:
+                want, ok = "Complete", row["Process"] == "100%"
+            elif now >= created + WRITES_QUEUE_DELAY:
+                want, ok = "Refreshing", process < 100
+            else:
+                want, ok = "Pending", row["Process"] == "0%"
+            if row["Status"] != want or not ok:
+                raise CheckFailed(f"{where}: Status {row['Status']} Process {row['Process']} at {row_time(now)}, "
+                                  f"expected {want} (created {row_time(created)}, ends {end})")
+            previous = self.process_seen.get(path)
+            if previous is not None and process < previous:
+                raise CheckFailed(f"{where}: Process went down from {previous}% to {process}%")
+            self.process_seen[path] = process
+            counts[want] += 1
+        return "(" + ", ".join(f"{n} {status}" for status, n in counts.items() if n) + ")"
+
+    def write_cycle(self, sdk, object_type, force):
+        """One SDK: submit, see the rows, poll them to Complete, quotas, then the write errors."""
+        tag = sdk.name
+        static, img = WRITES_DOMAINS
+        created = parse_time(self.at)
+        self.process_seen = {}
+
+        listing = self.expect_same(sdk, "DescribeRefreshTasks", {"PageSize": 100},
+                                   label="DescribeRefreshTasks PageSize=100 (before submitting)")
+        if listing["TotalCount"] > 100:
+            self.fail(f"[{tag}] fixture", f"{listing['TotalCount']} rows: the known TaskIds do not fit one page")
+        known_ids = {row["TaskId"] for row in listing["Tasks"]["CDNTask"]}
+        total_before = listing["TotalCount"]
+        q0 = self.read_quota(sdk, "before submitting")
+
+        # '%', '?', '&' and '=' in a path exercise the encoding of query strings (old SDK) and
+        # form bodies (Tea puts RefreshObjectCaches in one) in both signatures.
+        static_paths = [f"http://{static}/sdk/{tag}/a%20b.js?v=1&x=2", f"http://{static}/sdk/{tag}/b.js"]
+        img_paths = [f"https://{img}/sdk/{tag}/c.png"]
+        params = {"ObjectPath": "\n".join(static_paths + img_paths), "ObjectType": object_type}
+        shown = f"ObjectType={object_type}"
+        if force is not None:
+            params["Force"] = force
+            shown += f" Force={force}"
+        refresh_ids = self.expect_write(sdk, "RefreshObjectCaches", params, "RefreshTaskId", 2,
+                                        f"RefreshObjectCaches {shown} (2 URLs on {static}, 1 on {img})")
+        preload_path = f"https://{img}/sdk/{tag}/hero.jpg"
+        push_params = {"ObjectPath": preload_path, "Area": "domestic", "L2Preload": True,
+                       "WithHeader": json.dumps({"Accept-Encoding": ["gzip"]})}
+        (push_id,) = self.expect_write(sdk, "PushObjectCache", push_params, "PushTaskId", 1,
+                                       "PushObjectCache Area=domestic L2Preload=True WithHeader=... (1 URL)")
+
+        def ids_are_new():
+            reused = [i for i in refresh_ids + [push_id] if i in known_ids]
+            if reused:
+                raise CheckFailed(f"TaskIds {reused} already existed before the submissions")
+            if push_id in refresh_ids:
+                raise CheckFailed(f"PushTaskId {push_id} is also a RefreshTaskId")
+            return f"({','.join(refresh_ids)} and {push_id} not among {len(known_ids)} earlier ids)"
+
+        self.run_check(f"[{tag}] the new TaskIds are new", ids_are_new)
+        q1 = self.read_quota(sdk, "after submitting 3 URLs and 1 preload",
+                             expect=dict(q0, Url=q0["Url"] - 3, Preload=q0["Preload"] - 1))
+
+        # Which refresh id is whose: the two static.example.com rows share one, img the other.
+        by_id = self.expect_same(sdk, "DescribeRefreshTaskById", {"TaskId": ",".join(refresh_ids)},
+                                 label="DescribeRefreshTaskById TaskId=<the 2 refresh ids> (right after)")
+        owner = {row["ObjectPath"]: row["TaskId"] for row in by_id["Tasks"]}
+
+        def ids_per_domain():
+            got = sorted(owner)
+            if got != sorted(static_paths + img_paths):
+                raise CheckFailed(f"rows {got}, expected {sorted(static_paths + img_paths)}")
+            static_ids = {owner[p] for p in static_paths}
+            if len(static_ids) != 1 or owner[img_paths[0]] in static_ids:
+                raise CheckFailed(f"TaskIds by path {owner}: expected one for {static}, another for {img}")
+            return f"({static}: {owner[static_paths[0]]}, {img}: {owner[img_paths[0]]})"
+
+        self.run_check(f"[{tag}] one RefreshTaskId per domain", ids_per_domain)
+        spec = {p: ("file", owner[p]) for p in static_paths + img_paths}
+        spec[preload_path] = ("preload", push_id)
+        all_ids = ",".join(refresh_ids + [push_id])
+
+        body = self.expect_same(sdk, "DescribeRefreshTaskById", {"TaskId": all_ids},
+                                label="DescribeRefreshTaskById TaskId=<3 new ids> (right after)")
+        self.run_check(f"[{tag}] rows right after submitting",
+                       lambda: self.check_rows(body["Tasks"], spec, created, parse_time(self.at)))
+
+        for poll in range(1, MAX_POLLS + 1):
+            self.run_check(f"[{tag}] poll {poll}: POST /_cdnsim/clock advance {POLL_STEP}",
+                           lambda: "-> " + self.advance_clock(POLL_STEP, POLL_STEP_DELTA))
+            body = self.expect_same(sdk, "DescribeRefreshTaskById", {"TaskId": all_ids},
+                                    label=f"poll {poll}: DescribeRefreshTaskById TaskId=<3 new ids>")
+            now = parse_time(self.at)
+            self.run_check(f"[{tag}] poll {poll}: rows at {row_time(now)} follow the lifecycle",
+                           lambda: self.check_rows(body["Tasks"], spec, created, now))
+            if all(row["Status"] == "Complete" for row in body["Tasks"]):
+                break
+        else:
+            self.fail(f"[{tag}] polling", f"rows not all Complete after {MAX_POLLS} polls: {self.dumps(body)}")
+
+        finished = []
+        for task_id in refresh_ids + [push_id]:
+            body = self.expect_same(sdk, "DescribeRefreshTasks", {"TaskId": task_id})
+            finished.extend(body["Tasks"]["CDNTask"])
+        self.run_check(f"[{tag}] DescribeRefreshTasks TaskId=<each new id>: all rows Complete",
+                       lambda: self.check_rows(finished, spec, created, parse_time(self.at)))
+        self.expect_same(sdk, "DescribeRefreshTasks", {"ObjectPath": static_paths[0]})
+        self.expect_same(sdk, "DescribeRefreshTasks", {"DomainName": img, "ObjectType": "preload", "Status": "Complete"})
+        self.read_quota(sdk, "after completion (unchanged)", expect=q1)
+
+        # Errors: none of them may use quota or create rows.
+        def urls(domain, scheme, n, kind):
+            return "\n".join(f"{scheme}://{domain}/sdk/{tag}/{kind}/{i}.js" for i in range(n))
+
+        n = q1["Url"] + 1
+        self.expect_error(sdk, "RefreshObjectCaches", {"ObjectPath": urls(static, "http", n, "quota"), "ObjectType": object_type},
+                          "QuotaExceeded.Refresh", 400, compare_query=False, message=MSG_QUOTA_REFRESH,
+                          label=f"RefreshObjectCaches {n} URLs (UrlRemain + 1)")
+        n = q1["Preload"] + 1
+        self.expect_error(sdk, "PushObjectCache", {"ObjectPath": urls(img, "https", n, "quota")},
+                          "QuotaExceeded.Preload", 400, compare_query=False, message=MSG_QUOTA_PRELOAD,
+                          label=f"PushObjectCache {n} URLs (PreloadRemain + 1)")
+        unknown = f"http://{UNKNOWN_DOMAIN}/sdk/{tag}/x.js"
+        self.expect_error(sdk, "RefreshObjectCaches", {"ObjectPath": unknown, "ObjectType": object_type},
+                          "InvalidDomain.NotFound", 404, compare_query=False, message=MSG_DOMAIN_NOT_FOUND,
+                          label=f"RefreshObjectCaches ObjectPath={unknown}")
+        mixed = f"http://{static}/sdk/{tag}/mixed.js\n{unknown}"
+        self.expect_error(sdk, "RefreshObjectCaches", {"ObjectPath": mixed, "ObjectType": object_type},
+                          "InvalidDomain.NotFound", 404, compare_query=False, message=MSG_DOMAIN_NOT_FOUND,
+                          label=f"RefreshObjectCaches one URL on {static} + one on {UNKNOWN_DOMAIN}")
+        self.expect_error(sdk, "PushObjectCache", {"ObjectPath": unknown},
+                          "InvalidDomain.NotFound", 404, compare_query=False, message=MSG_DOMAIN_NOT_FOUND,
+                          label=f"PushObjectCache ObjectPath={unknown}")
+        # 1001 short URLs: the old SDK sends them in the query string (under the 64 KiB a URI
+        # may have in cdnsim, see the README's fidelity notes), Tea in the form body; both
+        # must reach the per-request check.
+        many = "\n".join(f"{static}/c/{i}.js" for i in range(1001))
+        self.expect_error(sdk, "RefreshObjectCaches", {"ObjectPath": many, "ObjectType": object_type},
+                          "SingleRequest.OverLimit", 400, compare_query=False, message=MSG_OVER_LIMIT_REFRESH,
+                          label="RefreshObjectCaches 1001 URLs")
+        self.expect_error(sdk, "PushObjectCache", {"ObjectPath": urls(img, "https", 101, "many")},
+                          "SingleRequest.OverLimit", 400, compare_query=False, message=MSG_OVER_LIMIT_PRELOAD,
+                          label="PushObjectCache 101 URLs")
+        self.expect_error(sdk, "RefreshObjectCaches", {"ObjectPath": "https://broken-path", "ObjectType": object_type},
+                          "InvalidObjectPath.Malformed", 400, compare_query=False, message_prefix=MSG_MALFORMED_PREFIX,
+                          label="RefreshObjectCaches ObjectPath=https://broken-path")
+        self.read_quota(sdk, "after the refused writes (unchanged)", expect=q1)
+        after = self.expect_same(sdk, "DescribeRefreshTasks", {"PageSize": 1},
+                                 label="DescribeRefreshTasks PageSize=1 (after the refused writes)")
+
+        def row_count():
+            if after["TotalCount"] != total_before + 4:
+                raise CheckFailed(f"TotalCount {after['TotalCount']}, expected {total_before} + 4")
+            return f"({total_before} + 4 rows)"
+
+        self.run_check(f"[{tag}] only the 4 accepted rows were added", row_count)
+
+    def drain_quotas(self, sdks):
+        """Use up what is left of the URL and preload quotas, then every SDK gets QuotaExceeded."""
+        first = sdks[0]
+        static, img = WRITES_DOMAINS
+        q = self.read_quota(first, "before draining")
+        if q["Url"] < 1 or q["Preload"] < 1:
+            self.fail(f"[{first.name}] fixture", f"expected some quota left to drain, got {q}")
+        paths = "\n".join(f"http://{static}/sdk/drain/{i}.js" for i in range(q["Url"]))
+        self.expect_write(first, "RefreshObjectCaches", {"ObjectPath": paths, "ObjectType": "File"}, "RefreshTaskId", 1,
+                          f"RefreshObjectCaches {q['Url']} URLs (all of UrlRemain)")
+        paths = "\n".join(f"https://{img}/sdk/drain/{i}.js" for i in range(q["Preload"]))
+        self.expect_write(first, "PushObjectCache", {"ObjectPath": paths}, "PushTaskId", 1,
+                          f"PushObjectCache {q['Preload']} URLs (all of PreloadRemain)")
+        drained = dict(q, Url=0, Preload=0)
+        for sdk in sdks:
+            self.read_quota(sdk, "after draining", expect=drained)
+            self.expect_error(sdk, "RefreshObjectCaches", {"ObjectPath": f"http://{static}/sdk/drain/more.js"},
+                              "QuotaExceeded.Refresh", 400, compare_query=False, message=MSG_QUOTA_REFRESH,
+                              label="RefreshObjectCaches 1 URL with UrlRemain 0")
+            self.expect_error(sdk, "PushObjectCache", {"ObjectPath": f"https://{img}/sdk/drain/more.js"},
+                              "QuotaExceeded.Preload", 400, compare_query=False, message=MSG_QUOTA_PRELOAD,
+                              label="PushObjectCache 1 URL with PreloadRemain 0")
+        self.read_quota(sdks[-1], "at the end (still drained)", expect=drained)
+
+    def writes_suite(self, key_id, secret):
+        self.quota_totals = None
+
+        def clock_at_start():
+            answer = self.admin("GET", "/_cdnsim/clock")
+            if answer.get("mode") != "manual" or parse_time(answer.get("now", "")) != parse_time(self.at):
+                raise CheckFailed(f"clock {answer}, expected mode manual at {self.at}")
+            self.at = answer["now"]
+            return f"({self.at})"
+
+        self.run_check("GET /_cdnsim/clock: manual, at --at", clock_at_start)
+        sdks = [
+            OldSdk(self.endpoint, key_id, secret),
+            TeaSdk(self.endpoint, key_id, secret),
+            TeaSdk(self.endpoint, key_id, secret, v2=True),
+        ]
+        # The old SDK's RefreshObjectCachesRequest has no Force; ObjectType in three casings.
+        for sdk, object_type, force in zip(sdks, ("File", "file", "FILE"), (None, True, False)):
+            self.write_cycle(sdk, object_type, force)
+        self.drain_quotas(sdks)
+
+        def still_same_quota_day():
+            if parse_time(self.at) >= parse_time(WRITES_QUOTA_DAY_END):
+                raise CheckFailed(f"clock {self.at} passed the quota reset {WRITES_QUOTA_DAY_END}")
+            return f"({self.at})"
+
+        self.run_check("the run stayed inside one quota day", still_same_quota_day)
+
     def run(self):
         mode = self.args.mode
         key_id, _, secret = self.args.access_key.partition(":")
@@ -547,6 +898,8 @@ class Harness:
                             get_variant=OldSdk(self.endpoint, key_id, secret, method="GET"))
             self.full_suite(TeaSdk(self.endpoint, key_id, secret))
             self.full_suite(TeaSdk(self.endpoint, key_id, secret, v2=True))
+        elif mode == "writes":
+            self.writes_suite(key_id, secret)
         else:
             self.rejection_suite(key_id, secret)
         print(f"# test_sdk.py --mode {mode}: all {self.checks} checks passed", flush=True)
@@ -554,14 +907,15 @@ class Harness:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", required=True, choices=["open", "auth", "wrong-secret"])
+    parser.add_argument("--mode", required=True, choices=["open", "auth", "wrong-secret", "writes"])
     parser.add_argument("--port", required=True, type=int, help="port of the running cdnsim serve")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--log", required=True, help="the log the server serves (for cdnsim query)")
+    parser.add_argument("--log", required=True,
+                        help="the log the server serves (for cdnsim query); mode writes: DATA_DIR/events.cdnlog")
     parser.add_argument("--cdnsim", required=True, help="the cdnsim binary (for cdnsim query)")
-    parser.add_argument("--at", default=DEFAULT_AT, help="the server's replay time (its --at)")
+    parser.add_argument("--at", default=DEFAULT_AT, help="the server's replay time (its --at; mode writes: where its clock starts)")
     parser.add_argument("--access-key", default="testAKID:testSecret",
-                        help="ID:SECRET the server was given (modes auth and wrong-secret)")
+                        help="ID:SECRET the server was given (modes auth, wrong-secret and writes)")
     Harness(parser.parse_args()).run()
 
 
