@@ -525,7 +525,7 @@ fn api_submissions_get_model_lifecycles_at_the_current_time() {
             "https://img.example.com/b.css".into(),
         ],
     };
-    let ids = sim.submit(&submission, &mut out);
+    let ids = sim.submit(submission, &mut out);
     // Same domain and second as the scripted preload at 09:30:00, but refresh: a new id.
     assert_eq!(ids, vec![TaskId(9_000_000_003)]);
     assert!(out[before..].iter().all(|(t, e)| *t == at

@@ -283,6 +283,7 @@ async fn bad_writes_get_the_real_codes_and_change_nothing() {
         .map(|i| format!("http://d{i}.example.com/x"))
         .collect();
     let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
+    let eleven_again = eleven.clone();
     let cases: Vec<(Vec<&str>, &str, u16, &str)> = vec![
         (vec![], "", 400, "MissingParameter"),
         (vec!["\n\r\n"], "", 400, "MissingParameter"),
@@ -344,6 +345,12 @@ async fn bad_writes_get_the_real_codes_and_change_nothing() {
         };
         answer.expect_error(status, code);
     }
+    let answer = refresh(&server, &eleven_again, "").await;
+    assert!(
+        answer.body.contains("at most 10 domains"),
+        "{}",
+        answer.body
+    );
     let answer = refresh(&server, &["http://github.com/x"], "").await;
     assert!(
         answer
@@ -417,41 +424,56 @@ async fn bad_writes_get_the_real_codes_and_change_nothing() {
 #[tokio::test]
 async fn restarts_re_run_recorded_writes_and_logs_are_deterministic() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let script = |data: PathBuf| {
-        let dir = dir.path().to_owned();
-        async move {
-            let server = Running::start(config(&dir, &data)).await;
-            refresh(&server, &["static.example.com/a", "img.example.com/b"], "").await;
-            advance(&server, "90s").await;
-            refresh(&server, &["static.example.com/a"], "").await;
-            refresh(&server, &["static.example.com/c"], "").await; // same second: same TaskId
-            server.stop().await;
-            // Restart: the log is re-run with its API rows and checked, then continued.
-            let server = Running::start(config(&dir, &data)).await;
-            let rows = by_id(&server, "9000000000,9000000001,9000000002").await;
-            assert_eq!(rows.len(), 4, "{rows:?}");
-            let second = rows.iter().filter(|r| r["TaskId"] == "9000000002").count();
-            assert_eq!(
-                second, 2,
-                "rows submitted in the same second share a TaskId: {rows:?}"
-            );
-            get(
-                &server,
-                "/?Action=PushObjectCache&Format=JSON&ObjectPath=static.example.com/p",
-            )
-            .await;
-            advance(&server, "1h").await;
-            let rows = by_id(&server, "9000000000,9000000001,9000000002,9000000003").await;
-            assert!(rows.iter().all(|r| r["Status"] == "Complete"), "{rows:?}");
-            server.stop().await;
-            std::fs::read(data.join("events.cdnlog")).expect("read log")
-        }
+    // No queue delay: a row's first step falls due at its own millisecond, between the writes.
+    let text = SCENARIO.replace(r#"queue_delay = "2s""#, r#"queue_delay = "0s""#);
+    let path = dir.path().join("no-delay.toml");
+    std::fs::write(&path, text).expect("write");
+    let start = |data: &Path| {
+        let mut config = config(dir.path(), data);
+        config.source = Source::Scenario {
+            scenario: Box::new(Scenario::load(&path).expect("valid")),
+            data_dir: data.to_owned(),
+            fresh: false,
+        };
+        Running::start(config)
     };
-    let a = script(dir.path().join("a")).await;
-    let b = script(dir.path().join("b")).await;
+    let ok = |answer: Answer| assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let script = |data: PathBuf, restart: bool| async move {
+        let mut server = start(&data).await;
+        let three = [
+            "static.example.com/a",
+            "img.example.com/b",
+            "static.example.com/b2",
+        ];
+        ok(refresh(&server, &three, "").await);
+        advance(&server, "90s").await;
+        ok(refresh(&server, &["static.example.com/a"], "").await);
+        ok(refresh(&server, &["static.example.com/c"], "").await); // same second: same TaskId
+        if restart {
+            // The log is re-run with its API rows and checked, then continued.
+            server.stop().await;
+            server = start(&data).await;
+        }
+        let rows = by_id(&server, "9000000000,9000000001,9000000002").await;
+        assert_eq!(rows.len(), 5, "{rows:?}");
+        let second = rows.iter().filter(|r| r["TaskId"] == "9000000002").count();
+        assert_eq!(
+            second, 2,
+            "rows submitted in the same second share a TaskId: {rows:?}"
+        );
+        let push = "/?Action=PushObjectCache&Format=JSON&ObjectPath=static.example.com/p";
+        ok(get(&server, push).await);
+        advance(&server, "1h").await;
+        let rows = by_id(&server, "9000000000,9000000001,9000000002,9000000003").await;
+        assert!(rows.iter().all(|r| r["Status"] == "Complete"), "{rows:?}");
+        server.stop().await;
+        std::fs::read(data.join("events.cdnlog")).expect("read log")
+    };
+    let restarted = script(dir.path().join("a"), true).await;
+    let straight = script(dir.path().join("b"), false).await;
     assert!(
-        a == b,
-        "the same writes at the same clock times give the same log"
+        restarted == straight,
+        "a restart in the middle changes nothing: the same writes at the same clock times give the same log"
     );
     let verify = Command::new(env!("CARGO_BIN_EXE_cdnsim"))
         .arg("verify")

@@ -345,6 +345,18 @@ impl ApiError {
         )
     }
 
+    /// 400 `InvalidObjectPath.Malformed`: a preload URL over its length limit.
+    pub fn preload_path_too_long(path: &str, max: usize) -> ApiError {
+        let shown: String = path.chars().take(200).collect();
+        ApiError::new(
+            400,
+            "InvalidObjectPath.Malformed",
+            format!(
+                "The specified ObjectPath is invalid: {shown:?}: a preload URL has at most {max} characters."
+            ),
+        )
+    }
+
     /// 400 `InvalidObjectPath.Malformed`: a directory must end with `/`.
     pub fn directory_without_slash(path: &str) -> ApiError {
         let shown: String = path.chars().take(200).collect();

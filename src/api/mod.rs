@@ -39,6 +39,15 @@ pub fn format_of(params: &Params, default: Format) -> Result<Format, ApiError> {
     }
 }
 
+/// What names the state a log-backed answer comes from, for RequestIds: the log's scenario
+/// fingerprint and seed, and how many events it holds.
+pub fn identity(header: &crate::log::Header, event_count: u64) -> Vec<u8> {
+    let mut identity = header.scenario_fingerprint.to_vec();
+    identity.extend(header.seed.to_le_bytes());
+    identity.extend(event_count.to_le_bytes());
+    identity
+}
+
 /// The RequestId of a request: derived from the state queried (`identity`), the time, the
 /// action and the parameters, so the same request against the same state gets the same id.
 pub fn request_id_for(identity: &[u8], at_ms: TimeMs, action: &str, params: &Params) -> String {

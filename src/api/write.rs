@@ -10,7 +10,10 @@ use super::error::ApiError;
 use super::params::Params;
 use super::render::{Format, json_strings, xml_document};
 use crate::event::{ObjectType, TaskId};
-use crate::objpath::{self, PathError};
+use crate::objpath;
+
+/// Longest PushObjectCache URL, in characters.
+pub const PRELOAD_PATH_CHARS_MAX: usize = 1_024;
 use crate::scenario::{Limits, Quotas};
 
 /// A checked submission: one object type, paths grouped by domain in order of first
@@ -94,17 +97,16 @@ impl WriteRequest {
         if lines.is_empty() {
             return Err(ApiError::missing("MissingParameter", "ObjectPath"));
         }
-        let max_len = if object_type.is_preload() {
-            1_024
-        } else {
-            objpath::MAX_PATH_LEN
-        };
         let mut checked = Vec::with_capacity(lines.len());
         for line in &lines {
-            let path = objpath::normalize(line).map_err(|e| ApiError::path_malformed(line, &e))?;
-            if path.path.len() > max_len {
-                return Err(ApiError::path_malformed(line, &PathError::TooLong));
+            // A preload URL has at most 1,024 characters, as submitted.
+            if object_type.is_preload() && line.trim().chars().count() > PRELOAD_PATH_CHARS_MAX {
+                return Err(ApiError::preload_path_too_long(
+                    line,
+                    PRELOAD_PATH_CHARS_MAX,
+                ));
             }
+            let path = objpath::normalize(line).map_err(|e| ApiError::path_malformed(line, &e))?;
             if object_type == ObjectType::Directory && !path.path.ends_with('/') {
                 return Err(ApiError::directory_without_slash(line));
             }

@@ -55,9 +55,7 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         .get("Action")
         .unwrap_or("DescribeRefreshTasks")
         .to_owned();
-    let mut identity = header.scenario_fingerprint.to_vec();
-    identity.extend(header.seed.to_le_bytes());
-    identity.extend(projection.event_count().to_le_bytes());
+    let identity = api::identity(&header, projection.event_count());
     let limits = Limits::default();
     let response = api::answer(
         &projection,

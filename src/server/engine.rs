@@ -274,8 +274,11 @@ impl Engine {
         } else {
             LogWriter::create(&log_path, header)?
         };
+        // Never before the scenario's start (the simulator is there already) nor before the
+        // log's last event.
         let now_ms = at_ms
             .unwrap_or(start_ms)
+            .max(start_ms)
             .max(projection.last_ms().unwrap_or(TimeMs::MIN));
         let sync_file = Some(writer.sync_handle()?);
         let engine = Engine {
@@ -313,7 +316,22 @@ impl Engine {
         self.now_ms.load(Ordering::Acquire)
     }
 
-    /// True once a write or an advance failed: the log takes nothing more until a restart.
+    /// The writer; a panic while it was held left the simulator and the log half-way, so the
+    /// engine stops.
+    fn lock_producer<'a>(&self, producer: &'a Mutex<Producer>) -> MutexGuard<'a, Producer> {
+        match producer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut p = poisoned.into_inner();
+                p.failed = true;
+                self.stopped.store(true, Ordering::Release);
+                p
+            }
+        }
+    }
+
+    /// True once a write, an fsync or an advance failed: the log takes nothing more until a
+    /// restart.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }
@@ -371,13 +389,23 @@ impl Engine {
 
     fn step_with(
         &self,
-        target: impl FnOnce(TimeMs) -> Result<TimeMs, EngineError>,
+        target: impl Fn(TimeMs) -> Result<TimeMs, EngineError>,
     ) -> Result<(), EngineError> {
         let Some(producer) = &self.producer else {
-            let now_ms = self.now_ms();
-            let to_ms = target(now_ms)?;
-            self.now_ms.fetch_max(to_ms, Ordering::AcqRel);
-            return Ok(());
+            // No writer to serialise moves: compare-and-swap, so concurrent moves add up.
+            let mut failure = None;
+            let _ = self
+                .now_ms
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now_ms| {
+                    match target(now_ms) {
+                        Ok(to_ms) => Some(to_ms.max(now_ms)),
+                        Err(e) => {
+                            failure = Some(e);
+                            None
+                        }
+                    }
+                });
+            return failure.map_or(Ok(()), Err);
         };
         let mut p = match producer.lock() {
             Ok(guard) => guard,
@@ -466,8 +494,8 @@ impl Engine {
         let Some(producer) = &self.producer else {
             return Err(ApiError::read_only("this action"));
         };
-        let mut p = lock(producer);
-        if p.failed {
+        let mut p = self.lock_producer(producer);
+        if p.failed || self.is_stopped() {
             return Err(unavailable(EngineError::Stopped));
         }
         let now_ms = self.now_ms();
@@ -519,9 +547,20 @@ impl Engine {
             // The sync and its bookkeeping run to the end on their own thread, even if this
             // request is dropped (its client went away) while waiting: the others depend on it.
             let engine = std::sync::Arc::clone(self);
-            let synced = tokio::task::spawn_blocking(move || engine.sync_and_publish())
-                .await
-                .unwrap_or_else(|e| Err(EngineError::Join(e.to_string())));
+            let synced = match tokio::task::spawn_blocking(move || engine.sync_and_publish()).await
+            {
+                Ok(synced) => synced,
+                // Never ran (the runtime is shutting down): nobody else will clear the flag.
+                Err(e) => {
+                    let mut d = lock(&self.durable);
+                    d.syncing = false;
+                    d.failed = true;
+                    drop(d);
+                    self.stopped.store(true, Ordering::Release);
+                    self.durable_changed.send_modify(|_| {});
+                    Err(EngineError::Join(e.to_string()))
+                }
+            };
             synced.map_err(unavailable)?;
         }
     }
@@ -535,7 +574,7 @@ impl Engine {
         self.produce(p, now_ms)?;
         let Producer {
             sim, writer, batch, ..
-        } = p;
+        } = &mut *p;
         batch.clear();
         let mut task_ids: Vec<TaskId> = Vec::new();
         for (domain, paths) in &request.by_domain {
@@ -544,20 +583,22 @@ impl Engine {
                 object_type: request.object_type,
                 paths: paths.clone(),
             };
-            for id in sim.submit(&submission, batch) {
-                if !task_ids.contains(&id) {
-                    task_ids.push(id);
-                }
-            }
+            // Ids never repeat across domains (the batcher keys them by domain).
+            task_ids.extend(sim.submit(submission, batch));
         }
         self.append_apply(writer, batch)?;
         write(&self.ledger).add(request.object_type, now_ms, request.rows() as u64);
-        Ok((task_ids, writer.next_seq()))
+        // Whatever the new rows made due already (a zero queue delay) follows them at once,
+        // so the log never holds back an event due by the clock — and a restart, which
+        // re-runs each write the same way, finds the same order.
+        self.produce(p, now_ms)?;
+        Ok((task_ids, p.writer.next_seq()))
     }
 
     /// One group-commit sync, then the new durable point published to the waiters.
     fn sync_and_publish(&self) -> Result<u64, EngineError> {
-        let synced = self.sync_once();
+        let synced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.sync_once()))
+            .unwrap_or_else(|_| Err(EngineError::Join("the sync panicked".into())));
         let mut d = lock(&self.durable);
         d.syncing = false;
         match &synced {
@@ -671,8 +712,18 @@ fn replay(
     let mut records = Records::open(path)?;
     let mut expected: Vec<(TimeMs, Event)> = Vec::new();
     let mut next = 0;
+    // Rows of one write follow each other with nothing between them: the simulator does not
+    // advance between them (the server did not either).
+    let mut after_api_row = false;
     while let Some(record) = records.next_ref() {
         let record = record?;
+        let api_row = matches!(
+            record.event,
+            EventRef::Created {
+                source: Source::Api,
+                ..
+            }
+        );
         if let EventRef::Created {
             source: Source::Api,
             domain,
@@ -692,9 +743,11 @@ fn replay(
             }
             expected.clear();
             next = 0;
-            while !sim.advance_to(record.at_ms, &mut expected, BATCH_EVENTS) {}
-            if !expected.is_empty() {
-                return Err(early());
+            if !after_api_row {
+                while !sim.advance_to(record.at_ms, &mut expected, BATCH_EVENTS) {}
+                if !expected.is_empty() {
+                    return Err(early());
+                }
             }
             let Some(domain) = sim.scenario().domain_index(domain) else {
                 return Err(diverged(
@@ -707,7 +760,7 @@ fn replay(
                 object_type,
                 paths: vec![object_path.to_owned()],
             };
-            sim.submit(&submission, &mut expected);
+            sim.submit(submission, &mut expected);
         } else if next == expected.len() {
             expected.clear();
             next = 0;
@@ -733,6 +786,7 @@ fn replay(
         ledger.note(&record);
         projection.apply(&record)?;
         next += 1;
+        after_api_row = api_row;
     }
     // The rest of the last time's events, if the log stopped among them.
     let mut rest: Vec<(TimeMs, Event)> = expected.split_off(next);

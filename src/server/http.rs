@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::{App, Body, admin};
 use crate::api::{self, ApiError, Format, Params, encoding, signature::SignedRequest, write};
-use crate::event::TimeMs;
+use crate::event::{TaskId, TimeMs};
 use crate::time::parse_rfc3339;
 
 /// The API version cdnsim speaks.
@@ -158,15 +158,22 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         Err(e) => return fail(default_format, e),
     };
     match check(app, &decoded, &params, &action, v1, now_ms) {
-        Ok(at_ms) => (
-            label,
-            answer(app, &action, &params, at_ms, default_format, &identity).await,
-        ),
+        Ok(replay_ms) => {
+            let request = Asked {
+                action: &action,
+                params: &params,
+                at_ms: replay_ms.unwrap_or(now_ms),
+                replayed: replay_ms.is_some(),
+                format,
+            };
+            (label, answer(app, &request, &identity).await)
+        }
         Err(e) => fail(format, e),
     }
 }
 
-/// Every check between a decoded request and its action; gives the replay time.
+/// Every check between a decoded request and its action; gives the time the request asks
+/// for with `x-cdnsim-replay-time`, if it does.
 fn check(
     app: &App,
     decoded: &Decoded,
@@ -174,7 +181,7 @@ fn check(
     action: &str,
     v1: bool,
     now_ms: TimeMs,
-) -> Result<TimeMs, ApiError> {
+) -> Result<Option<TimeMs>, ApiError> {
     if action.is_empty() {
         return Err(ApiError::missing("MissingAction", "Action"));
     }
@@ -201,7 +208,7 @@ fn check(
         verifier.verify(&request, wall_clock_ms())?;
     }
     match decoded.header(REPLAY_TIME_HEADER) {
-        None => Ok(now_ms),
+        None => Ok(None),
         Some(text) => match parse_rfc3339(text) {
             None => Err(ApiError::bad_replay_time(&format!(
                 "{text:?} is not an RFC 3339 time"
@@ -210,75 +217,66 @@ fn check(
                 "{text} is later than the server clock ({})",
                 crate::time::format_ms(now_ms)
             ))),
-            Some(at_ms) => Ok(at_ms),
+            Some(at_ms) => Ok(Some(at_ms)),
         },
     }
 }
 
-async fn answer(
-    app: &Arc<App>,
-    action: &str,
-    params: &Params,
+/// A checked request.
+struct Asked<'a> {
+    action: &'a str,
+    params: &'a Params,
+    /// The replay time (the clock, unless the request asked for an earlier time).
     at_ms: TimeMs,
-    default_format: Format,
-    identity: &[u8],
-) -> Response<Body> {
-    let format = api::format_of(params, default_format).unwrap_or(default_format);
-    let request_id = || api::request_id_for(identity, at_ms, action, params);
-    let fail = |e: ApiError| api_response(api::error_response(format, request_id(), &e));
+    /// The request named its time with `x-cdnsim-replay-time`.
+    replayed: bool,
+    format: Format,
+}
+
+async fn answer(app: &Arc<App>, asked: &Asked<'_>, identity: &[u8]) -> Response<Body> {
+    let Asked {
+        action,
+        params,
+        at_ms,
+        format,
+        ..
+    } = *asked;
+    let request_id = api::request_id_for(identity, at_ms, action, params);
+    let ok = |body: String, request_id: String| {
+        api_response(api::Response {
+            status: 200,
+            format,
+            request_id,
+            body,
+        })
+    };
+    let fail =
+        |e: ApiError, request_id: String| api_response(api::error_response(format, request_id, &e));
     match action {
         "RefreshObjectCaches" | "PushObjectCache" => {
             if app.engine.read_only() {
-                return fail(ApiError::read_only(action));
+                return fail(ApiError::read_only(action), request_id);
             }
-            if at_ms != app.engine.now_ms() {
-                return fail(ApiError::bad_replay_time(
-                    "applies to reading actions only; writes happen at the clock",
-                ));
+            if asked.replayed {
+                return fail(
+                    ApiError::bad_replay_time(
+                        "applies to reading actions only; writes happen at the clock",
+                    ),
+                    request_id,
+                );
             }
-            let engine = &app.engine;
-            let owned = |d: &str| engine.domain_index(d);
-            let limits = engine.limits();
             let preload = action == "PushObjectCache";
-            let request = if preload {
-                write::WriteRequest::preload(params, limits, owned)
-            } else {
-                write::WriteRequest::refresh(params, limits, owned)
-            };
-            let request = match request {
-                Ok(request) => request,
-                Err(e) => return fail(e),
-            };
-            let engine = Arc::clone(&app.engine);
-            let written = match tokio::task::spawn_blocking(move || engine.write(&request)).await {
-                Ok(written) => written,
-                Err(e) => Err(ApiError::unavailable(&e.to_string())),
-            };
-            let durable = match written {
-                Ok((task_ids, end_seq)) => app.engine.durable(end_seq).await.map(|()| task_ids),
-                Err(e) => Err(e),
-            };
-            match durable {
-                Ok(task_ids) => {
-                    let body = write::submitted(format, &request_id(), preload, &task_ids);
-                    api_response(api::Response {
-                        status: 200,
-                        format,
-                        request_id: request_id(),
-                        body,
-                    })
-                }
-                Err(e) => fail(e),
+            match write(app, params, preload).await {
+                Ok(task_ids) => ok(
+                    write::submitted(format, &request_id, preload, &task_ids),
+                    request_id,
+                ),
+                Err(e) => fail(e, request_id),
             }
         }
         "DescribeRefreshQuota" => {
             let view = app.engine.quota_view(at_ms);
-            api_response(api::Response {
-                status: 200,
-                format,
-                request_id: request_id(),
-                body: write::quota(format, &request_id(), &view),
-            })
+            ok(write::quota(format, &request_id, &view), request_id)
         }
         _ => {
             let projection = app.engine.projection();
@@ -288,11 +286,28 @@ async fn answer(
                 action,
                 params,
                 at_ms,
-                default_format,
+                format,
                 identity,
             ))
         }
     }
+}
+
+/// Checks a write, makes it (on a blocking thread) and waits until it is durable.
+async fn write(app: &Arc<App>, params: &Params, preload: bool) -> Result<Vec<TaskId>, ApiError> {
+    let engine = &app.engine;
+    let owned = |d: &str| engine.domain_index(d);
+    let request = if preload {
+        write::WriteRequest::preload(params, engine.limits(), owned)?
+    } else {
+        write::WriteRequest::refresh(params, engine.limits(), owned)?
+    };
+    let engine = Arc::clone(&app.engine);
+    let (task_ids, end_seq) = tokio::task::spawn_blocking(move || engine.write(&request))
+        .await
+        .map_err(|e| ApiError::unavailable(&e.to_string()))??;
+    app.engine.durable(end_seq).await?;
+    Ok(task_ids)
 }
 
 /// Reads the body (bounded in size and time) and decodes the query and a form body.

@@ -161,11 +161,8 @@ impl App {
     /// What names the state being queried, for RequestIds: the log's scenario fingerprint,
     /// seed and length (as `cdnsim query` derives it).
     pub fn identity(&self) -> Vec<u8> {
-        let header = self.engine.header();
-        let mut identity = header.scenario_fingerprint.to_vec();
-        identity.extend(header.seed.to_le_bytes());
-        identity.extend(self.engine.projection().event_count().to_le_bytes());
-        identity
+        let events = self.engine.projection().event_count();
+        crate::api::identity(self.engine.header(), events)
     }
 }
 

@@ -410,18 +410,12 @@ impl Simulator {
     /// order of first use. Lifecycles come from the scenario's model on the API's stream.
     pub fn submit(
         &mut self,
-        submission: &Submission,
+        submission: Submission,
         out: &mut Vec<(TimeMs, Event)>,
     ) -> Vec<TaskId> {
         let at_ms = self.now_ms;
         let api_stream = self.lifecycle.len() - 1;
-        self.create_rows(
-            at_ms,
-            submission.clone(),
-            Source::Api,
-            Plan::Model(api_stream),
-            out,
-        )
+        self.create_rows(at_ms, submission, Source::Api, Plan::Model(api_stream), out)
     }
 
     fn create_rows(
