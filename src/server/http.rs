@@ -1,9 +1,10 @@
 //! The RPC endpoint on `/`: from an HTTP request to an API answer (SPEC §6,
 //! `ALIBABA-CDN-API.md` §1, §9–§14a).
 //!
-//! Checks run in a fixed order and the first failure answers: the request's encoding, the
-//! action, `Format`, the action's existence, `Version`, the signature (when keys are
-//! configured), `x-cdnsim-replay-time`, then the action's own parameters.
+//! Checks run in a fixed order and the first failure answers: the request's encoding,
+//! `Format` (V1 only; V3 is always JSON), the action present and known, `Version`, the
+//! signature (when keys are configured), `x-cdnsim-replay-time`, then the action's own
+//! parameters.
 
 use std::convert::Infallible;
 use std::sync::Arc;
