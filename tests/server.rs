@@ -477,23 +477,11 @@ async fn admin_endpoints() {
 
     // Moving the clock: forward only; what was in the future becomes visible.
     let before = lines.len();
-    let moved = post(
-        &server,
-        "/_cdnsim/clock",
-        "application/json",
-        r#"{"advance":"1h"}"#,
-    )
-    .await;
+    let moved = move_clock(&server, r#"{"advance":"1h"}"#).await;
     assert_eq!(moved.json()["now"], "2026-11-20T11:03:00.000Z");
     let after = get(&server, "/_cdnsim/events").await.body.lines().count();
     assert!(after > before, "{after} > {before}");
-    let moved = post(
-        &server,
-        "/_cdnsim/clock",
-        "application/json",
-        r#"{"to":"2026-11-21T00:00:00Z"}"#,
-    )
-    .await;
+    let moved = move_clock(&server, r#"{"to":"2026-11-21T00:00:00Z"}"#).await;
     assert_eq!(moved.json()["now"], "2026-11-21T00:00:00.000Z");
     for body in [
         r#"{"to":"2026-11-20T00:00:00Z"}"#,
@@ -501,7 +489,7 @@ async fn admin_endpoints() {
         "{}",
         "x",
     ] {
-        let answer = post(&server, "/_cdnsim/clock", "application/json", body).await;
+        let answer = move_clock(&server, body).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
         assert!(answer.json()["error"].is_string());
     }
@@ -559,13 +547,7 @@ async fn live_clock_cannot_be_moved_by_hand() {
         (clock["mode"].as_str(), clock["speed"].as_f64()),
         (Some("live"), Some(60.0))
     );
-    let answer = post(
-        &server,
-        "/_cdnsim/clock",
-        "application/json",
-        r#"{"advance":"5m"}"#,
-    )
-    .await;
+    let answer = move_clock(&server, r#"{"advance":"5m"}"#).await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
     // It never runs backwards.
     let first = get(&server, "/_cdnsim/clock").await.json()["now"]
@@ -588,13 +570,7 @@ async fn a_served_scenario_simulates_as_the_clock_moves_and_resumes() {
         (clock["now"].as_str(), clock["events"].as_u64()),
         (Some("2026-11-20T00:00:00.000Z"), Some(0))
     );
-    let moved = post(
-        &server,
-        "/_cdnsim/clock",
-        "application/json",
-        r#"{"to":"2026-11-20T10:03:00Z"}"#,
-    )
-    .await;
+    let moved = move_clock(&server, r#"{"to":"2026-11-20T10:03:00Z"}"#).await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
     // The same answer as the finished log gives as of that time, RequestId aside.
     let finished = ci_replay_log(dir.path());
@@ -619,13 +595,7 @@ async fn a_served_scenario_simulates_as_the_clock_moves_and_resumes() {
         clock["now"].as_str() >= Some("2026-11-20T10:00:00.000Z"),
         "{clock}"
     );
-    post(
-        &server,
-        "/_cdnsim/clock",
-        "application/json",
-        r#"{"advance":"30d"}"#,
-    )
-    .await;
+    move_clock(&server, r#"{"advance":"30d"}"#).await;
     server.stop().await;
     let a = std::fs::read(&finished).expect("read");
     let b = std::fs::read(data.join("events.cdnlog")).expect("read");

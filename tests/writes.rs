@@ -71,7 +71,7 @@ fn config(dir: &Path, data: &Path) -> Config {
 
 async fn advance(server: &Running, by: &str) -> Value {
     let body = format!(r#"{{"advance":"{by}"}}"#);
-    let answer = post(server, "/_cdnsim/clock", "application/json", &body).await;
+    let answer = move_clock(server, &body).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.json()
 }
@@ -259,13 +259,7 @@ async fn daily_quotas_go_down_run_out_and_reset_at_local_midnight() {
     assert_eq!(send(server.addr, req).await.json()["UrlRemain"], "5");
 
     // The day turns at 00:00 UTC+8 = 16:00 UTC.
-    let moved = post(
-        &server,
-        "/_cdnsim/clock",
-        "application/json",
-        r#"{"to":"2026-11-20T15:59:59.999Z"}"#,
-    )
-    .await;
+    let moved = move_clock(&server, r#"{"to":"2026-11-20T15:59:59.999Z"}"#).await;
     assert_eq!(moved.status, StatusCode::OK);
     assert_eq!(remain(&server, "UrlRemain").await, "2");
     advance(&server, "1ms").await;

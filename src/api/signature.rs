@@ -412,15 +412,23 @@ mod tests {
         ])
     }
 
-    fn v1_request(query: &[(String, String)]) -> SignedRequest<'_> {
+    /// A POST without a body.
+    fn post<'a>(
+        query: &'a [(String, String)],
+        headers: &'a [(String, String)],
+    ) -> SignedRequest<'a> {
         SignedRequest {
             method: "POST",
             path: "/",
             query,
             form: &[],
-            headers: &[],
+            headers,
             body: b"",
         }
+    }
+
+    fn v1_request(query: &[(String, String)]) -> SignedRequest<'_> {
+        post(query, &[])
     }
 
     #[test]
@@ -563,14 +571,7 @@ mod tests {
             ("PageSize", "10"),
         ]);
         let headers = v3_headers();
-        let req = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: &query,
-            form: &[],
-            headers: &headers,
-            body: b"",
-        };
+        let req = post(&query, &headers);
         let auth = Authorization::parse(&headers[9].1).expect("parses");
         let canonical = v3_canonical_request(&req, &auth.signed_headers, &headers[7].1);
         assert_eq!(
@@ -670,14 +671,7 @@ mod tests {
             ("ObjectType", "file"),
             ("PageSize", "10"),
         ]);
-        let req = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: &query,
-            form: &[],
-            headers: &headers,
-            body: b"",
-        };
+        let req = post(&query, &headers);
         let signed = [
             "accept",
             "host",
@@ -725,14 +719,7 @@ mod tests {
         // V3: a signature that leaves out x-acs-date could be replayed with any date.
         let headers = v3_headers();
         let query = pairs(&[("PageSize", "10")]);
-        let req = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: &query,
-            form: &[],
-            headers: &headers,
-            body: b"",
-        };
+        let req = post(&query, &headers);
         let mut signed = headers.clone();
         signed[9].1 = sign_v3(
             &req,

@@ -169,3 +169,8 @@ pub fn scenario_config(data_dir: &Path, name: &str) -> Config {
     config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
     config
 }
+
+/// `POST /_cdnsim/clock` with a JSON body such as `{"advance":"5m"}`.
+pub async fn move_clock(server: &Running, body: &str) -> Answer {
+    post(server, "/_cdnsim/clock", "application/json", body).await
+}
