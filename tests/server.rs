@@ -699,30 +699,25 @@ async fn idle_and_slow_connections_are_closed() {
         "the idle connection is closed: {read:?}"
     );
 
-    // A body that stops half-way gets 408.
-    let mut slow = TcpStream::connect(server.addr).await.expect("connects");
-    slow.write_all(
+    // A body that stops half-way gets 408, on the API and on the admin clock alike.
+    let stalled = |head: &'static [u8]| async move {
+        let mut slow = TcpStream::connect(server.addr).await.expect("connects");
+        slow.write_all(head).await.expect("writes");
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(guard, slow.read_to_end(&mut answer)).await;
+        assert!(matches!(read, Ok(Ok(_))), "{read:?}");
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let answer = stalled(
         b"POST /?Action=DescribeRefreshTasks&Format=JSON HTTP/1.1\r\nHost: x\r\n\
           Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nPageSize=1",
     )
-    .await
-    .expect("writes");
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(guard, slow.read_to_end(&mut answer)).await;
-    assert!(matches!(read, Ok(Ok(_))), "{read:?}");
-    let answer = String::from_utf8_lossy(&answer);
+    .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"Code\":\"RequestTimeout\""), "{answer}");
-
-    // So does a stalled clock move.
-    let mut slow = TcpStream::connect(server.addr).await.expect("connects");
-    slow.write_all(b"POST /_cdnsim/clock HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"adv")
-        .await
-        .expect("writes");
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(guard, slow.read_to_end(&mut answer)).await;
-    assert!(matches!(read, Ok(Ok(_))), "{read:?}");
-    let answer = String::from_utf8_lossy(&answer);
+    let answer =
+        stalled(b"POST /_cdnsim/clock HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"adv")
+            .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     server.stop().await;
 }
