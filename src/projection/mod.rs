@@ -180,9 +180,6 @@ struct Group {
     /// Complete rows among the frozen prefix.
     complete: Rank,
     fences: Vec<TimeMs>,
-    /// The longest time from creation to Complete/Failed of the group's finished rows (a
-    /// preload takes longer than a refresh: per group, fewer rows count as recent).
-    max_span_ms: TimeMs,
     /// Every `FENCE`-th fence: a small top level, so that a search touches one line of
     /// `fences` instead of walking down a large array.
     coarse: Vec<TimeMs>,
@@ -302,6 +299,9 @@ pub struct Projection {
     /// The oldest row that may still be unfinished (rows are created in time order, so
     /// every row before it is finished).
     unfinished_from: u32,
+    /// The longest time from creation to Complete/Failed of finished rows, per type (a
+    /// preload takes longer than a refresh: per type, fewer rows count as recent).
+    max_span_ms: [TimeMs; 5],
     /// Rows `0..frozen_rows` are frozen (see [`Group`]).
     frozen_rows: u32,
 }
@@ -545,15 +545,8 @@ impl Projection {
         let was_finished = prev != NONE && self.transitions[prev as usize].kind >= 1;
         if kind >= 1 && !was_finished {
             let span_ms = at_ms - info.created_ms;
-            let (d, t) = (usize::from(info.domain), usize::from(info.object_type));
-            for group in [
-                &mut self.all,
-                &mut self.by_type[t],
-                &mut self.by_domain[d],
-                &mut self.by_domain_type[d][t],
-            ] {
-                group.max_span_ms = group.max_span_ms.max(span_ms);
-            }
+            let t = usize::from(info.object_type);
+            self.max_span_ms[t] = self.max_span_ms[t].max(span_ms);
             match u16::try_from(span_ms.div_euclid(1000)) {
                 Ok(s) if span_ms >= 0 => {
                     info.end_after_s = s;

@@ -245,8 +245,8 @@ impl Projection {
 
     /// Rows of `group.rows[lo..hi]` with a status as of `q.at_ms`, paged.
     ///
-    /// Rows that are frozen and were created more than the group's longest lifecycle before the
-    /// replay time had finished by then: their status is their final one, counted from the
+    /// Rows that are frozen and were created more than their type's longest lifecycle before
+    /// the replay time had finished by then: their status is their final one, counted from the
     /// group's running count of Complete rows. Only the newer rows are checked one by one.
     #[allow(clippy::too_many_arguments)]
     fn describe_status(
@@ -259,7 +259,12 @@ impl Projection {
         offset: usize,
         size: usize,
     ) -> Page {
-        let settled_before = q.at_ms.saturating_sub(group.max_span_ms);
+        // Status comes with an ObjectType, so the group holds one type; without one, any type.
+        let max_span_ms = match q.object_type {
+            Some(TypeFilter::Is(t)) => self.max_span_ms[t as usize],
+            _ => self.max_span_ms.iter().copied().max().unwrap_or(0),
+        };
+        let settled_before = q.at_ms.saturating_sub(max_span_ms);
         let settled = group
             .count_while(&self.rows, |s| s + 1000 <= settled_before)
             .min(group.frozen_len());
