@@ -220,6 +220,10 @@ fn every_command_has_help() {
         &["verify", "--help"],
         &["dump", "--help"],
         &["diff", "--help"],
+        &["simulate", "--help"],
+        &["check", "--help"],
+        &["query", "--help"],
+        &["serve", "--help"],
     ] {
         let output = cdnsim(command);
         expect_exit(&output, 0, "");

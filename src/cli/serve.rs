@@ -11,12 +11,14 @@ use crate::scenario::Scenario;
 use crate::server::{ClockMode, Commit, Config, Server, Source};
 use crate::time::parse_rfc3339;
 
-/// Serve the CDN API (DescribeRefreshTasks, DescribeRefreshTaskById, ...) over HTTP, answering
-/// as of the server's clock, for the official SDKs, curl or any HTTP client.
+/// Serve the CDN API over HTTP — DescribeRefreshTasks, DescribeRefreshTaskById,
+/// RefreshObjectCaches, PushObjectCache, DescribeRefreshQuota — answering as of the server's
+/// clock, for the official SDKs, curl or any HTTP client.
 ///
 /// With --scenario the scenario is simulated as the clock moves and its log kept in the data
-/// directory; starting again with the same scenario resumes it. With --log a finished log is
-/// served read-only. The first line on stdout is `listening on http://HOST:PORT`. SIGINT or
+/// directory; writes create rows at the clock and are answered once on disk; starting again
+/// with the same scenario (even after a crash) re-runs it with the recorded writes, checks it
+/// reproduces the log and resumes. With --log a finished log is served read-only. The first line on stdout is `listening on http://HOST:PORT`. SIGINT or
 /// SIGTERM stops the server gracefully: open requests finish and the log is synced.
 ///
 /// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
@@ -52,7 +54,8 @@ pub(super) struct Args {
     /// Virtual seconds per wall second with --clock live.
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     speed: f64,
-    /// Initial clock, RFC 3339 (default: the log's last event, or the scenario's start).
+    /// Initial clock, RFC 3339. With --log: any time (default: the log's last event). With
+    /// --scenario: default the scenario's start, and never before it or its log's last event.
     #[arg(long, value_name = "T")]
     at: Option<String>,
     /// Turn on signature checks (V1 HMAC-SHA1 and V3 ACS3-HMAC-SHA256) with this key;
