@@ -224,12 +224,21 @@ impl Engine {
         std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
         let lock_path = data_dir.join("lock");
         let lock = File::create(&lock_path).map_err(io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(EngineError::Locked { path: lock_path });
+        // A server that is just exiting may still hold the lock for a moment (or a process
+        // forked from one, until it execs): try for a second before giving up.
+        let mut attempts = 0;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if attempts < 20 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(EngineError::Locked { path: lock_path });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
         let log_path = data_dir.join(LOG_FILE);
         if fresh && log_path.exists() {
