@@ -320,16 +320,7 @@ fn v1_signed(params: &[(&str, &str)], id: &str, secret: &str, nonce: &str) -> St
     }
     let signature = sign_v1("GET", all.iter(), secret);
     all.push(("Signature".into(), signature));
-    all.iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                cdnsim::api::encoding::encode(k),
-                cdnsim::api::encoding::encode(v)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    cdnsim::api::encoding::encode_pairs(all.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 #[tokio::test]

@@ -23,6 +23,16 @@ pub fn encode(text: &str) -> String {
     utf8_percent_encode(text, RFC3986).to_string()
 }
 
+/// Encodes pairs as a query string or form body (`a=1&b=x%20y`), RFC 3986 style: the inverse
+/// of [`parse_pairs`], for clients and tests.
+pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Decodes one component of a query string or form body: `+` is a space, `%XX` a byte.
 /// `what` names the component in the error (a parameter name, or "a parameter name").
 fn decode(raw: &str, what: &str) -> Result<String, ApiError> {
@@ -83,6 +93,14 @@ mod tests {
         for ((k, v), (ek, ev)) in pairs.iter().zip(expect) {
             assert_eq!((k.as_str(), v.as_str()), (ek, ev));
         }
+        // Encoding and decoding are inverses.
+        let original = [("ObjectPath", "http://a.com/x y\nb+c"), ("Format", "JSON")];
+        let back = parse_pairs(&encode_pairs(original)).expect("valid");
+        assert!(
+            back.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .eq(original)
+        );
         // A literal plus is sent as %2B.
         assert_eq!(parse_pairs("P=a%2Bb").expect("valid")[0].1, "a+b");
     }

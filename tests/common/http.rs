@@ -145,18 +145,9 @@ pub fn query(log: &Path, params: &[&str]) -> String {
 }
 
 pub fn encode(params: &[&str]) -> String {
-    params
-        .iter()
-        .map(|p| {
-            let (k, v) = p.split_once('=').expect("KEY=VALUE");
-            format!(
-                "{}={}",
-                cdnsim::api::encoding::encode(k),
-                cdnsim::api::encoding::encode(v)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    cdnsim::api::encoding::encode_pairs(
+        params.iter().map(|p| p.split_once('=').expect("KEY=VALUE")),
+    )
 }
 
 pub fn scenario_config(data_dir: &Path, name: &str) -> Config {
