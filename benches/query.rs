@@ -18,11 +18,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use cdnsim::api::{DescribeQuery, StatusFilter, TypeFilter};
+use cdnsim::drive::{self, simulate_to_log};
 use cdnsim::event::{Event, EventRef, ObjectType, TimeMs};
 use cdnsim::log::Records;
+use cdnsim::model::Account;
 use cdnsim::projection::Projection;
 use cdnsim::scenario::Scenario;
-use cdnsim::sim::{Simulator, rng, simulate_to_log};
+use cdnsim::sim::{Simulator, rng};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::RngExt;
 
@@ -104,6 +106,13 @@ fn resident_bytes() -> u64 {
     pages * 4096
 }
 
+/// The projection of a log, loaded as the server loads it.
+fn project(log: &Path) -> Projection {
+    drive::load(log, Account::default())
+        .expect("projects")
+        .into_projection()
+}
+
 fn bench_query(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let big_log = dir.path().join("load-1m.cdnlog");
@@ -112,9 +121,9 @@ fn bench_query(c: &mut Criterion) {
     simulate_to_log(load_100k(), &small_log, |_| {}).expect("simulates");
 
     let before = resident_bytes();
-    let big = Projection::from_log(&big_log).expect("projects");
+    let big = project(&big_log);
     let after = resident_bytes();
-    let small = Projection::from_log(&small_log).expect("projects");
+    let small = project(&small_log);
     let rows = big.row_count() as f64;
     eprintln!(
         "memory: load-1m: {} rows; resident growth {:.0} bytes/row, projection heap {:.0} bytes/row",
@@ -173,8 +182,9 @@ fn bench_query(c: &mut Criterion) {
     build.bench_function("build_from_load_1m_log", |b| {
         b.iter(|| {
             black_box(
-                Projection::from_log(&big_log)
+                drive::load(&big_log, Account::default())
                     .expect("projects")
+                    .projection()
                     .row_count(),
             )
         })

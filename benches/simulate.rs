@@ -8,9 +8,10 @@
 use std::hint::black_box;
 use std::path::Path;
 
+use cdnsim::drive::simulate_to_log;
 use cdnsim::event::TimeMs;
 use cdnsim::scenario::Scenario;
-use cdnsim::sim::{BATCH_EVENTS, Simulator, simulate_to_log};
+use cdnsim::sim::{BATCH_EVENTS, Simulator};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn load_1m() -> Scenario {

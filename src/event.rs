@@ -53,6 +53,7 @@ impl FromStr for TaskId {
 
 /// What a row refreshes or preloads, as `DescribeRefreshTasks` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize)]
+#[repr(u8)]
 pub enum ObjectType {
     /// URL refresh (`file`).
     File,
@@ -99,6 +100,61 @@ impl fmt::Display for ObjectType {
     }
 }
 
+/// One value per object type, indexed by [`ObjectType`] (in [`ObjectType::ALL`] order).
+///
+/// Serialises as a plain array of five, so scenario fingerprints do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct PerType<T>(pub [T; 5]);
+
+impl<T> PerType<T> {
+    /// A table from a function of the type.
+    pub fn from_fn(mut f: impl FnMut(ObjectType) -> T) -> PerType<T> {
+        PerType(ObjectType::ALL.map(&mut f))
+    }
+
+    /// (type, value) pairs in [`ObjectType::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (ObjectType, &T)> {
+        ObjectType::ALL.into_iter().zip(self.0.iter())
+    }
+
+    /// Every value, in [`ObjectType::ALL`] order.
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.0.iter_mut()
+    }
+
+    /// A table of `f` applied to every value.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> PerType<U> {
+        PerType(self.0.map(f))
+    }
+
+    /// A table of `f` applied to every (type, value), stopping at the first error.
+    pub fn try_from_fn<E>(mut f: impl FnMut(ObjectType) -> Result<T, E>) -> Result<PerType<T>, E> {
+        let mut values = Vec::with_capacity(5);
+        for t in ObjectType::ALL {
+            values.push(f(t)?);
+        }
+        match values.try_into() {
+            Ok(array) => Ok(PerType(array)),
+            Err(_) => unreachable!("five object types give five values"),
+        }
+    }
+}
+
+impl<T> std::ops::Index<ObjectType> for PerType<T> {
+    type Output = T;
+
+    fn index(&self, t: ObjectType) -> &T {
+        &self.0[t as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<ObjectType> for PerType<T> {
+    fn index_mut(&mut self, t: ObjectType) -> &mut T {
+        &mut self.0[t as usize]
+    }
+}
+
 /// Who submitted a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, Serialize)]
 pub enum Source {
@@ -120,6 +176,7 @@ impl Source {
 
 /// Why a row failed; rendered verbatim as the row's `Description`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize)]
+#[repr(u8)]
 pub enum FailReason {
     /// `Internal Error`
     InternalError,

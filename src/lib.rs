@@ -25,9 +25,12 @@
 
 pub mod api;
 pub mod cli;
+pub mod drive;
 pub mod dump;
 pub mod event;
+pub mod locks;
 pub mod log;
+pub mod model;
 pub mod objpath;
 pub mod projection;
 pub mod scenario;

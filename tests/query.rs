@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use cdnsim::api::{self, ByIdQuery, DescribeQuery, Format, Params, StatusFilter, TypeFilter};
 use cdnsim::event::{Event, FailReason, ObjectType, TaskId, TimeMs};
-use cdnsim::projection::Projection;
-use cdnsim::scenario::{Limits, Scenario};
+use cdnsim::model::{Account, Origin, ReadModel};
+use cdnsim::scenario::Scenario;
 use cdnsim::sim::Simulator;
 use cdnsim::time::parse_rfc3339;
 use proptest::prelude::*;
@@ -41,7 +41,7 @@ rows_per_refresh_task = 3
 
 struct Fixture {
     events: Vec<(TimeMs, Event)>,
-    projection: Projection,
+    model: ReadModel,
     start: TimeMs,
     end: TimeMs,
 }
@@ -54,19 +54,23 @@ fn fixture() -> &'static Fixture {
         let mut sim = Simulator::new(scenario);
         let mut events = Vec::new();
         sim.advance_to(TimeMs::MAX, &mut events, usize::MAX);
-        let mut projection = Projection::new();
+        let origin = Origin {
+            fingerprint: [0; 32],
+            seed: 0,
+        };
+        let mut model = ReadModel::new(origin, Account::default());
         for (seq, (at_ms, event)) in events.iter().enumerate() {
             let borrowed = cdnsim::event::Record {
                 seq: seq as u64,
                 at_ms: *at_ms,
                 event: event.as_ref(),
             };
-            projection.apply(&borrowed).expect("applies");
+            model.apply(&borrowed).expect("applies");
         }
         let end = events.last().map_or(start, |e| e.0);
         Fixture {
             events,
-            projection,
+            model,
             start,
             end,
         }
@@ -168,7 +172,7 @@ proptest! {
     #[test]
     fn the_projection_answers_like_the_naive_fold(q in arb_query()) {
         let f = fixture();
-        let fast = f.projection.describe(&q);
+        let fast = f.model.projection().describe(&q);
         let slow = naive_describe(&f.events, &q);
         prop_assert_eq!(fast, slow, "query {:?}", q);
     }
@@ -189,7 +193,7 @@ proptest! {
             }
         }
         let q = ByIdQuery { at_ms, task_ids: task_ids.clone(), window_ms: (at_ms - 3 * 86_400_000, at_ms) };
-        let fast = f.projection.by_id(&q);
+        let fast = f.model.projection().by_id(&q);
         let mut slow_rows = Vec::new();
         for id in &task_ids {
             let dq = DescribeQuery { at_ms, task_id: Some(*id), object_path: None, domain: None, object_type: None,
@@ -219,10 +223,26 @@ proptest! {
         let f = fixture();
         let params = Params(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
         let action = if by_id { "DescribeRefreshTaskById" } else { "DescribeRefreshTasks" };
-        let r = api::answer(&f.projection, &Limits::default(), action, &params, f.end, Format::Json, b"id");
+        let r = answer(action, &params, f.end, Format::Json);
         prop_assert!(r.status == 200 || r.status == 400, "{} {}", r.status, r.body);
         let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON body");
         prop_assert!(json.get("RequestId").is_some());
+    }
+}
+
+/// The API's answer from the fixture's state (a finished log: nothing is writable).
+fn answer(action: &str, params: &Params, at_ms: TimeMs, default_format: Format) -> api::Response {
+    let call = api::Call {
+        action,
+        params,
+        at_ms,
+        replayed: false,
+        writable: false,
+        default_format,
+    };
+    match api::answer(&fixture().model, &call) {
+        api::Answer::Done(response) => response,
+        api::Answer::Write(pending) => panic!("a write from a read-only model: {pending:?}"),
     }
 }
 
@@ -236,7 +256,6 @@ type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
 /// Table of every validation error with its HTTP status, through the whole answer.
 #[test]
 fn validation_errors_through_the_answer() {
-    let f = fixture();
     let now = t("2026-11-04T12:00:00Z");
     let cases: &[Case] = &[
         (
@@ -340,15 +359,7 @@ fn validation_errors_through_the_answer() {
     ];
     for (action, pairs, status, code) in cases {
         let params: Params = pairs.iter().copied().collect();
-        let r = api::answer(
-            &f.projection,
-            &Limits::default(),
-            action,
-            &params,
-            now,
-            Format::Json,
-            b"id",
-        );
+        let r = answer(action, &params, now, Format::Json);
         let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
         assert_eq!(
             (r.status, json["Code"].as_str()),
@@ -364,15 +375,7 @@ fn pages_past_the_end_are_empty_with_the_true_total() {
     let params: Params = [("PageNumber", "100000"), ("PageSize", "100")]
         .into_iter()
         .collect();
-    let r = api::answer(
-        &f.projection,
-        &Limits::default(),
-        "DescribeRefreshTasks",
-        &params,
-        f.end,
-        Format::Json,
-        b"id",
-    );
+    let r = answer("DescribeRefreshTasks", &params, f.end, Format::Json);
     let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
     assert_eq!(r.status, 200);
     assert!(
@@ -389,15 +392,7 @@ fn pages_past_the_end_are_empty_with_the_true_total() {
     ]
     .into_iter()
     .collect();
-    let r = api::answer(
-        &f.projection,
-        &Limits::default(),
-        "DescribeRefreshTasks",
-        &failed,
-        f.end,
-        Format::Xml,
-        b"id",
-    );
+    let r = answer("DescribeRefreshTasks", &failed, f.end, Format::Xml);
     let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
     let reasons: Vec<&str> = FailReason::ALL.iter().map(|r| r.as_str()).collect();
     let tasks = json["Tasks"]["CDNTask"]

@@ -93,6 +93,36 @@ async fn answers_match_cdnsim_query_byte_for_byte() {
     server.stop().await;
 }
 
+/// Every action of the registry, through the server and through `cdnsim query`, in both
+/// formats: the same bytes. Reading actions answer 200; a finished log refuses writes alike.
+#[tokio::test]
+async fn every_action_answers_the_same_through_the_server_and_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = ci_replay_log(dir.path());
+    let server = Running::start(log_config(&log)).await;
+    for &action in cdnsim::api::Action::ALL {
+        for format in ["JSON", "XML"] {
+            let name = format!("Action={}", action.name());
+            let format = format!("Format={format}");
+            let params: &[&str] = &[&name, &format, "TaskId=9000000000"];
+            let expected = query(&log, params);
+            let answer = get(&server, &format!("/?{}", encode(params))).await;
+            assert_eq!(answer.body, expected, "{params:?}");
+            if action.writes() {
+                assert_eq!(answer.status, StatusCode::FORBIDDEN, "{params:?}");
+                assert!(
+                    answer.body.contains("Forbidden.ReadOnly"),
+                    "{}",
+                    answer.body
+                );
+            } else {
+                assert_eq!(answer.status, StatusCode::OK, "{params:?}: {}", answer.body);
+            }
+        }
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn v3_requests_name_the_action_in_a_header_and_get_json() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use cdnsim::drive::simulate_to_log;
 use cdnsim::event::{Event, FailReason, ObjectType, Process, Source, TaskId, TimeMs};
 use cdnsim::scenario::Scenario;
-use cdnsim::sim::{Simulator, Submission, simulate_to_log};
+use cdnsim::sim::{Simulator, Submission};
 use cdnsim::time::parse_rfc3339;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};

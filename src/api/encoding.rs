@@ -115,15 +115,15 @@ mod tests {
             "PageSize=%C3",
         ] {
             let e = parse_pairs(raw).expect_err(raw);
-            assert_eq!(e.status, 400, "{raw}");
-            assert_eq!(e.code, "InvalidParameter.Encoding", "{raw}");
+            assert_eq!(e.status(), 400, "{raw}");
+            assert_eq!(e.code(), "InvalidParameter.Encoding", "{raw}");
             assert!(e.message.contains("PageSize"), "{raw}: {}", e.message);
         }
         let e = parse_pairs("%G1=x").expect_err("bad name");
         assert!(e.message.contains("a parameter name"), "{}", e.message);
         let many = "a&".repeat(PARAMS_MAX + 1);
         assert_eq!(
-            parse_pairs(&many).expect_err("too many").code,
+            parse_pairs(&many).expect_err("too many").code(),
             "InvalidParameter.TooMany"
         );
         assert_eq!(

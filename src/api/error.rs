@@ -1,122 +1,272 @@
 //! API errors: HTTP status, code and message, as the real service sends them
 //! (`ALIBABA-CDN-API.md` §2.4, §3, §12).
 
+use std::borrow::Cow;
+
+/// What went wrong, as the API's error `Code` and HTTP status say it. New kinds may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// 400 `InvalidTaskId.Malformed`.
+    InvalidTaskIdMalformed,
+    /// 400 `InvalidObjectPath.Malformed`.
+    InvalidObjectPathMalformed,
+    /// 400 `InvalidObjectType.ValueNotSupported`.
+    InvalidObjectTypeValueNotSupported,
+    /// 400 `InvalidStatus.ValueNotSupported`.
+    InvalidStatusValueNotSupported,
+    /// 400 `MissingParameter.ObjectType`.
+    MissingParameterObjectType,
+    /// 400 `InvalidStartTime.Malformed`.
+    InvalidStartTimeMalformed,
+    /// 400 `InvalidEndTime.Malformed`.
+    InvalidEndTimeMalformed,
+    /// 400 `MissingTimeParameter`.
+    MissingTimeParameter,
+    /// 400 `InvalidEndTime.Mismatch`.
+    InvalidEndTimeMismatch,
+    /// 400 `InvalidTime`.
+    InvalidTime,
+    /// 400 `InvalidParameter.PageSize`.
+    InvalidParameterPageSize,
+    /// 400 `InvalidParameter.PageNumber`.
+    InvalidParameterPageNumber,
+    /// 400 `InvalidParameter.Format`.
+    InvalidParameterFormat,
+    /// 404 `InvalidAction.NotFound`.
+    InvalidActionNotFound,
+    /// 400 `MissingTaskId`.
+    MissingTaskId,
+    /// 400 `InvalidTaskId`.
+    InvalidTaskId,
+    /// 400 `InvalidParameter.Encoding`.
+    InvalidParameterEncoding,
+    /// 400 `InvalidVersion`.
+    InvalidVersion,
+    /// 400 `UnsupportedHTTPMethod`.
+    UnsupportedHttpMethod,
+    /// 413 `RequestEntityTooLarge`.
+    RequestEntityTooLarge,
+    /// 400 `InvalidReplayTime`.
+    InvalidReplayTime,
+    /// 403 `Forbidden.ReadOnly`.
+    ForbiddenReadOnly,
+    /// 404 `InvalidAccessKeyId.NotFound`.
+    InvalidAccessKeyIdNotFound,
+    /// 400 `SignatureDoesNotMatch`.
+    SignatureDoesNotMatch,
+    /// 400 `IncompleteSignature`.
+    IncompleteSignature,
+    /// 400 `InvalidSignatureMethod`.
+    InvalidSignatureMethod,
+    /// 400 `InvalidTimeStamp.Format`.
+    InvalidTimeStampFormat,
+    /// 400 `InvalidTimeStamp.Expired`.
+    InvalidTimeStampExpired,
+    /// 400 `SignatureNonceUsed`.
+    SignatureNonceUsed,
+    /// 408 `RequestTimeout`.
+    RequestTimeout,
+    /// 400 `InvalidObjectType.Malformed`.
+    InvalidObjectTypeMalformed,
+    /// 400 `InvalidParameter.Boolean`.
+    InvalidParameterBoolean,
+    /// 400 `InvalidArea.ValueNotSupported`.
+    InvalidAreaValueNotSupported,
+    /// 400 `InvalidCustomHeader`.
+    InvalidCustomHeader,
+    /// 400 `SingleRequest.OverLimit`.
+    SingleRequestOverLimit,
+    /// 404 `InvalidDomain.NotFound`.
+    InvalidDomainNotFound,
+    /// 400 `QuotaExceeded.Refresh`.
+    QuotaExceededRefresh,
+    /// 400 `QuotaExceeded.Preload`.
+    QuotaExceededPreload,
+    /// 503 `ServiceUnavailable`.
+    ServiceUnavailable,
+    /// 400 `InvalidParameter.TooMany`.
+    InvalidParameterTooMany,
+    /// 400: a mandatory parameter is absent; the code names it (`MissingAction`,
+    /// `MissingParameter`, `MissingSignature`, ...).
+    Missing(&'static str),
+}
+
+impl ErrorKind {
+    /// The HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::ForbiddenReadOnly => 403,
+            ErrorKind::InvalidActionNotFound
+            | ErrorKind::InvalidAccessKeyIdNotFound
+            | ErrorKind::InvalidDomainNotFound => 404,
+            ErrorKind::RequestTimeout => 408,
+            ErrorKind::RequestEntityTooLarge => 413,
+            ErrorKind::ServiceUnavailable => 503,
+            _ => 400,
+        }
+    }
+
+    /// The `Code` field.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidTaskIdMalformed => "InvalidTaskId.Malformed",
+            ErrorKind::InvalidObjectPathMalformed => "InvalidObjectPath.Malformed",
+            ErrorKind::InvalidObjectTypeValueNotSupported => "InvalidObjectType.ValueNotSupported",
+            ErrorKind::InvalidStatusValueNotSupported => "InvalidStatus.ValueNotSupported",
+            ErrorKind::MissingParameterObjectType => "MissingParameter.ObjectType",
+            ErrorKind::InvalidStartTimeMalformed => "InvalidStartTime.Malformed",
+            ErrorKind::InvalidEndTimeMalformed => "InvalidEndTime.Malformed",
+            ErrorKind::MissingTimeParameter => "MissingTimeParameter",
+            ErrorKind::InvalidEndTimeMismatch => "InvalidEndTime.Mismatch",
+            ErrorKind::InvalidTime => "InvalidTime",
+            ErrorKind::InvalidParameterPageSize => "InvalidParameter.PageSize",
+            ErrorKind::InvalidParameterPageNumber => "InvalidParameter.PageNumber",
+            ErrorKind::InvalidParameterFormat => "InvalidParameter.Format",
+            ErrorKind::InvalidActionNotFound => "InvalidAction.NotFound",
+            ErrorKind::MissingTaskId => "MissingTaskId",
+            ErrorKind::InvalidTaskId => "InvalidTaskId",
+            ErrorKind::InvalidParameterEncoding => "InvalidParameter.Encoding",
+            ErrorKind::InvalidVersion => "InvalidVersion",
+            ErrorKind::UnsupportedHttpMethod => "UnsupportedHTTPMethod",
+            ErrorKind::RequestEntityTooLarge => "RequestEntityTooLarge",
+            ErrorKind::InvalidReplayTime => "InvalidReplayTime",
+            ErrorKind::ForbiddenReadOnly => "Forbidden.ReadOnly",
+            ErrorKind::InvalidAccessKeyIdNotFound => "InvalidAccessKeyId.NotFound",
+            ErrorKind::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            ErrorKind::IncompleteSignature => "IncompleteSignature",
+            ErrorKind::InvalidSignatureMethod => "InvalidSignatureMethod",
+            ErrorKind::InvalidTimeStampFormat => "InvalidTimeStamp.Format",
+            ErrorKind::InvalidTimeStampExpired => "InvalidTimeStamp.Expired",
+            ErrorKind::SignatureNonceUsed => "SignatureNonceUsed",
+            ErrorKind::RequestTimeout => "RequestTimeout",
+            ErrorKind::InvalidObjectTypeMalformed => "InvalidObjectType.Malformed",
+            ErrorKind::InvalidParameterBoolean => "InvalidParameter.Boolean",
+            ErrorKind::InvalidAreaValueNotSupported => "InvalidArea.ValueNotSupported",
+            ErrorKind::InvalidCustomHeader => "InvalidCustomHeader",
+            ErrorKind::SingleRequestOverLimit => "SingleRequest.OverLimit",
+            ErrorKind::InvalidDomainNotFound => "InvalidDomain.NotFound",
+            ErrorKind::QuotaExceededRefresh => "QuotaExceeded.Refresh",
+            ErrorKind::QuotaExceededPreload => "QuotaExceeded.Preload",
+            ErrorKind::ServiceUnavailable => "ServiceUnavailable",
+            ErrorKind::InvalidParameterTooMany => "InvalidParameter.TooMany",
+            ErrorKind::Missing(code) => code,
+        }
+    }
+
+    /// The message the real service sends with this code when it says nothing more specific.
+    pub fn message(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidTaskIdMalformed => "The specified TaskId is invalid.",
+            ErrorKind::InvalidObjectPathMalformed => "The specified ObjectPath is invalid.",
+            ErrorKind::InvalidObjectTypeValueNotSupported => {
+                "The specified ObjectType is not supported."
+            }
+            ErrorKind::InvalidStatusValueNotSupported => "The specified Status is not supported.",
+            ErrorKind::MissingParameterObjectType => {
+                "The ObjectType parameter is required if DomainName or Status is specified."
+            }
+            ErrorKind::InvalidStartTimeMalformed => "The specified StartTime is invalid.",
+            ErrorKind::InvalidEndTimeMalformed => "The specified EndTime is invalid.",
+            ErrorKind::MissingTimeParameter => "The StartTime and EndTime must be both specified.",
+            ErrorKind::InvalidEndTimeMismatch => {
+                "The specified EndTime is earlier than the StartTime."
+            }
+            ErrorKind::InvalidTime => "The query time cannot exceed the last 3 days.",
+            ErrorKind::InvalidParameterPageSize => "The specified PageSize is invalid.",
+            ErrorKind::InvalidParameterPageNumber => "The specified PageNumber is invalid.",
+            ErrorKind::InvalidParameterFormat => "Specified parameter format is not valid.",
+            ErrorKind::InvalidActionNotFound => {
+                "Specified api is not found, please check your url and method."
+            }
+            ErrorKind::MissingTaskId => "TaskId is mandatory for this action.",
+            ErrorKind::InvalidTaskId => "The number of TaskIds is above the limit.",
+            ErrorKind::InvalidParameterEncoding => "The request is not well encoded.",
+            ErrorKind::InvalidVersion => "Specified parameter Version is not valid.",
+            ErrorKind::UnsupportedHttpMethod => "This http method not supported.",
+            ErrorKind::RequestEntityTooLarge => "The request body is too large.",
+            ErrorKind::InvalidReplayTime => "The x-cdnsim-replay-time header is invalid.",
+            ErrorKind::ForbiddenReadOnly => "This server answers reads only.",
+            ErrorKind::InvalidAccessKeyIdNotFound => "Specified access key is not found.",
+            ErrorKind::SignatureDoesNotMatch => {
+                "The request signature does not conform to Aliyun standards."
+            }
+            ErrorKind::IncompleteSignature => "The request signature is incomplete.",
+            ErrorKind::InvalidSignatureMethod => "Specified signature method is not valid.",
+            ErrorKind::InvalidTimeStampFormat => {
+                "Specified time stamp or date value is not well formatted."
+            }
+            ErrorKind::InvalidTimeStampExpired => "Specified time stamp or date value is expired.",
+            ErrorKind::SignatureNonceUsed => "Specified signature nonce was used already.",
+            ErrorKind::RequestTimeout => "The request body was not received in time.",
+            ErrorKind::InvalidObjectTypeMalformed => {
+                "The specified ObjectType is invalid: use File, Directory, Regex or IgnoreParams."
+            }
+            ErrorKind::InvalidParameterBoolean => "A boolean parameter is neither true nor false.",
+            ErrorKind::InvalidAreaValueNotSupported => {
+                "The specified Area is not supported: use domestic or overseas."
+            }
+            ErrorKind::InvalidCustomHeader => "Parse preload header failed.",
+            ErrorKind::SingleRequestOverLimit => "The request is over its limit.",
+            ErrorKind::InvalidDomainNotFound => "The domain does not belong to you.",
+            ErrorKind::QuotaExceededRefresh => {
+                "Your refresh attempts have exceeded the daily limit."
+            }
+            ErrorKind::QuotaExceededPreload => {
+                "Your preload attempts have exceeded the daily limit."
+            }
+            ErrorKind::ServiceUnavailable => {
+                "The request has failed due to a temporary failure of the server."
+            }
+            ErrorKind::InvalidParameterTooMany => "The request carries too many parameters.",
+            ErrorKind::Missing(_) => "A mandatory parameter is missing.",
+        }
+    }
+}
+
 /// An error answer of the CDN API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status} {code}: {message}")]
+#[error("{} {}: {message}", kind.status(), kind.code())]
 pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// The `Code` field.
-    pub code: &'static str,
+    /// What went wrong.
+    pub kind: ErrorKind,
     /// The `Message` field.
-    pub message: String,
+    pub message: Cow<'static, str>,
+}
+
+impl From<ErrorKind> for ApiError {
+    /// The error with the kind's usual message.
+    fn from(kind: ErrorKind) -> ApiError {
+        ApiError {
+            kind,
+            message: Cow::Borrowed(kind.message()),
+        }
+    }
 }
 
 impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// An error with its own message.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> ApiError {
         ApiError {
-            status,
-            code,
+            kind,
             message: message.into(),
         }
     }
 
-    /// 400 `InvalidTaskId.Malformed`.
-    pub fn task_id_malformed() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidTaskId.Malformed",
-            "The specified TaskId is invalid.",
-        )
+    /// HTTP status.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
     }
 
-    /// 400 `InvalidObjectPath.Malformed`.
-    pub fn object_path_malformed() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidObjectPath.Malformed",
-            "The specified ObjectPath is invalid.",
-        )
-    }
-
-    /// 400 `InvalidObjectType.ValueNotSupported`.
-    pub fn object_type_not_supported() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidObjectType.ValueNotSupported",
-            "The specified ObjectType is not supported.",
-        )
-    }
-
-    /// 400 `InvalidStatus.ValueNotSupported`.
-    pub fn status_not_supported() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidStatus.ValueNotSupported",
-            "The specified Status is not supported.",
-        )
-    }
-
-    /// 400 `MissingParameter.ObjectType`.
-    pub fn missing_object_type() -> ApiError {
-        ApiError::new(
-            400,
-            "MissingParameter.ObjectType",
-            "The ObjectType parameter is required if DomainName or Status is specified.",
-        )
-    }
-
-    /// 400 `InvalidStartTime.Malformed`.
-    pub fn start_time_malformed() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidStartTime.Malformed",
-            "The specified StartTime is invalid.",
-        )
-    }
-
-    /// 400 `InvalidEndTime.Malformed`.
-    pub fn end_time_malformed() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidEndTime.Malformed",
-            "The specified EndTime is invalid.",
-        )
-    }
-
-    /// 400 `MissingTimeParameter`.
-    pub fn missing_time_parameter() -> ApiError {
-        ApiError::new(
-            400,
-            "MissingTimeParameter",
-            "The StartTime and EndTime must be both specified.",
-        )
-    }
-
-    /// 400 `InvalidEndTime.Mismatch`.
-    pub fn end_time_mismatch() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidEndTime.Mismatch",
-            "The specified EndTime is earlier than the StartTime.",
-        )
-    }
-
-    /// 400 `InvalidTime`.
-    pub fn invalid_time() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidTime",
-            "The query time cannot exceed the last 3 days.",
-        )
+    /// The `Code` field.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
     }
 
     /// 400 `InvalidParameter.PageSize`.
     pub fn page_size(max: u32) -> ApiError {
         ApiError::new(
-            400,
-            "InvalidParameter.PageSize",
+            ErrorKind::InvalidParameterPageSize,
             format!("The specified PageSize is invalid: it must be an integer from 1 to {max}."),
         )
     }
@@ -124,40 +274,15 @@ impl ApiError {
     /// 400 `InvalidParameter.PageNumber`.
     pub fn page_number(max: u32) -> ApiError {
         ApiError::new(
-            400,
-            "InvalidParameter.PageNumber",
+            ErrorKind::InvalidParameterPageNumber,
             format!("The specified PageNumber is invalid: it must be an integer from 1 to {max}."),
         )
-    }
-
-    /// 400 `InvalidParameter.Format`.
-    pub fn bad_format() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidParameter.Format",
-            "Specified parameter format is not valid.",
-        )
-    }
-
-    /// 404 `InvalidAction.NotFound`.
-    pub fn action_not_found() -> ApiError {
-        ApiError::new(
-            404,
-            "InvalidAction.NotFound",
-            "Specified api is not found, please check your url and method.",
-        )
-    }
-
-    /// 400 `MissingTaskId` (DescribeRefreshTaskById without TaskId).
-    pub fn missing_task_id() -> ApiError {
-        ApiError::new(400, "MissingTaskId", "TaskId is mandatory for this action.")
     }
 
     /// 400 `InvalidTaskId` (more TaskIds than allowed).
     pub fn too_many_task_ids(max: u32) -> ApiError {
         ApiError::new(
-            400,
-            "InvalidTaskId",
+            ErrorKind::InvalidTaskId,
             format!("The maximum number of taskIds is {max}."),
         )
     }
@@ -165,35 +290,15 @@ impl ApiError {
     /// 400 `InvalidParameter.Encoding`: bad percent-encoding or non-UTF-8 bytes.
     pub fn bad_encoding(what: &str, problem: &str) -> ApiError {
         ApiError::new(
-            400,
-            "InvalidParameter.Encoding",
+            ErrorKind::InvalidParameterEncoding,
             format!("The request is not well encoded: {what} has {problem}."),
-        )
-    }
-
-    /// 400 `InvalidVersion`.
-    pub fn bad_version() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidVersion",
-            "Specified parameter Version is not valid.",
-        )
-    }
-
-    /// 400 `UnsupportedHTTPMethod`.
-    pub fn unsupported_method() -> ApiError {
-        ApiError::new(
-            400,
-            "UnsupportedHTTPMethod",
-            "This http method not supported.",
         )
     }
 
     /// 413 `RequestEntityTooLarge`.
     pub fn body_too_large(max_bytes: usize) -> ApiError {
         ApiError::new(
-            413,
-            "RequestEntityTooLarge",
+            ErrorKind::RequestEntityTooLarge,
             format!("The request body is larger than {max_bytes} bytes."),
         )
     }
@@ -201,8 +306,7 @@ impl ApiError {
     /// 400 `InvalidReplayTime` (the `x-cdnsim-replay-time` header).
     pub fn bad_replay_time(problem: &str) -> ApiError {
         ApiError::new(
-            400,
-            "InvalidReplayTime",
+            ErrorKind::InvalidReplayTime,
             format!("x-cdnsim-replay-time {problem}."),
         )
     }
@@ -210,23 +314,16 @@ impl ApiError {
     /// 403 `Forbidden.ReadOnly`: a write action against a finished log.
     pub fn read_only(action: &str) -> ApiError {
         ApiError::new(
-            403,
-            "Forbidden.ReadOnly",
+            ErrorKind::ForbiddenReadOnly,
             format!("{action} is not allowed: this server serves a finished log read-only."),
         )
     }
 
     /// 400 `Missing{Name}`: a required signature parameter is absent. `code` is the full code.
     pub fn missing(code: &'static str, name: &str) -> ApiError {
-        ApiError::new(400, code, format!("{name} is mandatory for this action."))
-    }
-
-    /// 404 `InvalidAccessKeyId.NotFound`.
-    pub fn access_key_not_found() -> ApiError {
         ApiError::new(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
+            ErrorKind::Missing(code),
+            format!("{name} is mandatory for this action."),
         )
     }
 
@@ -241,8 +338,7 @@ impl ApiError {
         }
         let string_to_sign = &string_to_sign[..end];
         ApiError::new(
-            400,
-            "SignatureDoesNotMatch",
+            ErrorKind::SignatureDoesNotMatch,
             format!(
                 "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"
             ),
@@ -252,95 +348,24 @@ impl ApiError {
     /// 400 `IncompleteSignature`.
     pub fn incomplete_signature(problem: &str) -> ApiError {
         ApiError::new(
-            400,
-            "IncompleteSignature",
+            ErrorKind::IncompleteSignature,
             format!("The request signature does not conform to Aliyun standards: {problem}."),
-        )
-    }
-
-    /// 400 `InvalidSignatureMethod`.
-    pub fn bad_signature_method() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidSignatureMethod",
-            "Specified signature method is not valid.",
-        )
-    }
-
-    /// 400 `InvalidTimeStamp.Format`.
-    pub fn timestamp_format() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidTimeStamp.Format",
-            "Specified time stamp or date value is not well formatted.",
-        )
-    }
-
-    /// 400 `InvalidTimeStamp.Expired`.
-    pub fn timestamp_expired() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidTimeStamp.Expired",
-            "Specified time stamp or date value is expired.",
-        )
-    }
-
-    /// 400 `SignatureNonceUsed`.
-    pub fn nonce_used() -> ApiError {
-        ApiError::new(
-            400,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        )
-    }
-
-    /// 408 `RequestTimeout`: the body did not arrive in time.
-    pub fn body_timeout() -> ApiError {
-        ApiError::new(
-            408,
-            "RequestTimeout",
-            "The request body was not received in time.",
-        )
-    }
-
-    /// 400 `InvalidObjectType.Malformed` (write actions).
-    pub fn write_object_type() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidObjectType.Malformed",
-            "The specified ObjectType is invalid: use File, Directory, Regex or IgnoreParams.",
         )
     }
 
     /// 400 `InvalidParameter.Boolean`.
     pub fn bad_boolean(name: &str) -> ApiError {
         ApiError::new(
-            400,
-            "InvalidParameter.Boolean",
+            ErrorKind::InvalidParameterBoolean,
             format!("The specified {name} is invalid: use true or false."),
         )
-    }
-
-    /// 400 `InvalidArea.ValueNotSupported`.
-    pub fn area_not_supported() -> ApiError {
-        ApiError::new(
-            400,
-            "InvalidArea.ValueNotSupported",
-            "The specified Area is not supported: use domestic or overseas.",
-        )
-    }
-
-    /// 400 `InvalidCustomHeader`.
-    pub fn custom_header() -> ApiError {
-        ApiError::new(400, "InvalidCustomHeader", "Parse preload header failed.")
     }
 
     /// 400 `InvalidObjectPath.Malformed`, naming the path.
     pub fn path_malformed(path: &str, problem: &crate::objpath::PathError) -> ApiError {
         let shown: String = path.chars().take(200).collect();
         ApiError::new(
-            400,
-            "InvalidObjectPath.Malformed",
+            ErrorKind::InvalidObjectPathMalformed,
             format!("The specified ObjectPath is invalid: {shown:?}: {problem}."),
         )
     }
@@ -349,8 +374,7 @@ impl ApiError {
     pub fn preload_path_too_long(path: &str, max: usize) -> ApiError {
         let shown: String = path.chars().take(200).collect();
         ApiError::new(
-            400,
-            "InvalidObjectPath.Malformed",
+            ErrorKind::InvalidObjectPathMalformed,
             format!(
                 "The specified ObjectPath is invalid: {shown:?}: a preload URL has at most {max} characters."
             ),
@@ -361,8 +385,7 @@ impl ApiError {
     pub fn directory_without_slash(path: &str) -> ApiError {
         let shown: String = path.chars().take(200).collect();
         ApiError::new(
-            400,
-            "InvalidObjectPath.Malformed",
+            ErrorKind::InvalidObjectPathMalformed,
             format!(
                 "The specified ObjectPath is invalid: {shown:?}: a directory must end with \"/\"."
             ),
@@ -381,8 +404,7 @@ impl ApiError {
             (T::Regex, _) => "regular expressions are",
         };
         ApiError::new(
-            400,
-            "SingleRequest.OverLimit",
+            ErrorKind::SingleRequestOverLimit,
             format!("A maximum of {max} {what} supported for each request."),
         )
     }
@@ -390,8 +412,7 @@ impl ApiError {
     /// 400 `SingleRequest.OverLimit`: too many domains.
     pub fn too_many_domains(max: u32) -> ApiError {
         ApiError::new(
-            400,
-            "SingleRequest.OverLimit",
+            ErrorKind::SingleRequestOverLimit,
             format!("The URLs of one request may span at most {max} domains."),
         )
     }
@@ -399,34 +420,24 @@ impl ApiError {
     /// 404 `InvalidDomain.NotFound`.
     pub fn domain_not_found(domain: &str) -> ApiError {
         ApiError::new(
-            404,
-            "InvalidDomain.NotFound",
+            ErrorKind::InvalidDomainNotFound,
             format!("The domain [{domain}] does not belong to you."),
         )
     }
 
     /// 400 `QuotaExceeded.Refresh` / `QuotaExceeded.Preload`.
     pub fn quota_exceeded(preload: bool) -> ApiError {
-        if preload {
-            ApiError::new(
-                400,
-                "QuotaExceeded.Preload",
-                "Your preload attempts have exceeded the daily limit.",
-            )
+        ApiError::from(if preload {
+            ErrorKind::QuotaExceededPreload
         } else {
-            ApiError::new(
-                400,
-                "QuotaExceeded.Refresh",
-                "Your refresh attempts have exceeded the daily limit.",
-            )
-        }
+            ErrorKind::QuotaExceededRefresh
+        })
     }
 
     /// 503 `ServiceUnavailable`: the log cannot be written.
     pub fn unavailable(detail: &str) -> ApiError {
         ApiError::new(
-            503,
-            "ServiceUnavailable",
+            ErrorKind::ServiceUnavailable,
             format!("The request has failed due to a temporary failure of the server: {detail}."),
         )
     }
@@ -434,8 +445,7 @@ impl ApiError {
     /// 400 `InvalidParameter.TooMany`: more parameters than any action takes.
     pub fn too_many_params(max: usize) -> ApiError {
         ApiError::new(
-            400,
-            "InvalidParameter.TooMany",
+            ErrorKind::InvalidParameterTooMany,
             format!("The request carries more than {max} parameters."),
         )
     }

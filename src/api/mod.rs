@@ -1,6 +1,12 @@
-//! The CDN query API, independent of HTTP: parameters, validation, errors, response bodies.
-//! The HTTP server and `cdnsim query` share [`answer`], so they give the same bytes.
+//! The CDN API independent of HTTP: the action registry, parameters, validation, errors,
+//! response bodies, encodings and signatures.
+//!
+//! [`answer`] is the one way into the actions, for the HTTP server and `cdnsim query` alike,
+//! so they give the same bytes: it derives the RequestId from the state it answers from (one
+//! `&ReadModel` for both), picks the format, finds the action in the registry
+//! ([`action::Action`]) and runs it.
 
+pub mod action;
 pub mod encoding;
 pub mod error;
 pub mod params;
@@ -8,13 +14,17 @@ pub mod render;
 pub mod signature;
 pub mod write;
 
-pub use error::ApiError;
-pub use params::{ByIdQuery, DescribeQuery, Params, StatusFilter, TypeFilter};
+pub use action::Action;
+pub use error::{ApiError, ErrorKind};
+pub use params::Params;
 pub use render::Format;
+pub use write::{WriteRequest, decide};
+// The query forms live with the projection that answers them; the API parses into them.
+pub use crate::projection::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
 
-use crate::event::TimeMs;
-use crate::projection::Projection;
-use crate::scenario::Limits;
+use crate::event::{TaskId, TimeMs};
+use crate::model::ReadModel;
+use action::{Handled, Request};
 
 /// A complete answer: HTTP status, format and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,26 +45,18 @@ pub fn format_of(params: &Params, default: Format) -> Result<Format, ApiError> {
         None => Ok(default),
         Some(f) if f.eq_ignore_ascii_case("json") => Ok(Format::Json),
         Some(f) if f.eq_ignore_ascii_case("xml") => Ok(Format::Xml),
-        Some(_) => Err(ApiError::bad_format()),
+        Some(_) => Err(ErrorKind::InvalidParameterFormat.into()),
     }
 }
 
-/// What names the state a log-backed answer comes from, for RequestIds: the log's scenario
-/// fingerprint and seed, and how many events it holds.
-pub fn identity(header: &crate::log::Header, event_count: u64) -> Vec<u8> {
-    let mut identity = header.scenario_fingerprint.to_vec();
-    identity.extend(header.seed.to_le_bytes());
-    identity.extend(event_count.to_le_bytes());
-    identity
-}
-
-/// The RequestId of a request: derived from the state queried (`identity`), the time, the
-/// action and the parameters, so the same request against the same state gets the same id.
-pub fn request_id_for(identity: &[u8], at_ms: TimeMs, action: &str, params: &Params) -> String {
+/// The RequestId of a request: derived from the state queried (`state_id`, see
+/// [`ReadModel::state_id`]), the time, the action and the parameters, so the same request
+/// against the same state gets the same id.
+pub fn request_id_for(state_id: &[u8], at_ms: TimeMs, action: &str, params: &Params) -> String {
     let mut sorted: Vec<String> = params.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
     sorted.sort();
     render::request_id(&[
-        identity,
+        state_id,
         &at_ms.to_le_bytes(),
         action.as_bytes(),
         sorted.join("&").as_bytes(),
@@ -64,81 +66,102 @@ pub fn request_id_for(identity: &[u8], at_ms: TimeMs, action: &str, params: &Par
 /// An error answer.
 pub fn error_response(format: Format, request_id: String, e: &ApiError) -> Response {
     Response {
-        status: e.status,
+        status: e.status(),
         format,
         body: render::error(format, &request_id, e),
         request_id,
     }
 }
 
-/// Answers a query action as of `at_ms`. `identity` names the state being queried (e.g. the
-/// log's fingerprint, seed and length); with the time and the parameters it derives the
-/// RequestId, so the same request against the same state gets the same bytes.
-pub fn answer(
-    projection: &Projection,
-    limits: &Limits,
-    action: &str,
-    params: &Params,
-    at_ms: TimeMs,
-    default_format: Format,
-    identity: &[u8],
-) -> Response {
-    let request_id = request_id_for(identity, at_ms, action, params);
-    let (format, result) = match format_of(params, default_format) {
-        Ok(format) => (
-            format,
-            answer_ok(
-                projection,
-                limits,
-                action,
-                params,
-                at_ms,
-                format,
-                &request_id,
-            ),
-        ),
-        Err(e) => (default_format, Err(e)),
+/// A request for [`answer`].
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The action's name, as sent.
+    pub action: &'a str,
+    /// The parameters.
+    pub params: &'a Params,
+    /// The time the answer is as of.
+    pub at_ms: TimeMs,
+    /// The request named its time (`x-cdnsim-replay-time`).
+    pub replayed: bool,
+    /// Writes are possible.
+    pub writable: bool,
+    /// The format when the request names none (XML for V1, JSON for V3).
+    pub default_format: Format,
+}
+
+/// What [`answer`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The complete answer.
+    Done(Response),
+    /// A checked write: decide it with [`decide`] under the log's writer, log it, then
+    /// answer with [`PendingWrite::done`].
+    Write(PendingWrite),
+}
+
+/// A write waiting to be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingWrite {
+    /// What to write.
+    pub request: WriteRequest,
+    /// The answer's format.
+    pub format: Format,
+    /// The answer's RequestId.
+    pub request_id: String,
+}
+
+impl PendingWrite {
+    /// The answer once the write is durable (its TaskIds) or has failed.
+    pub fn done(self, result: Result<Vec<TaskId>, ApiError>) -> Response {
+        match result {
+            Ok(task_ids) => Response {
+                status: 200,
+                format: self.format,
+                body: render::submitted(
+                    self.format,
+                    &self.request_id,
+                    self.request.object_type.is_preload(),
+                    &task_ids,
+                ),
+                request_id: self.request_id,
+            },
+            Err(e) => error_response(self.format, self.request_id, &e),
+        }
+    }
+}
+
+/// Answers `call` from `model`: the one dispatcher of every action.
+pub fn answer(model: &ReadModel, call: &Call<'_>) -> Answer {
+    let request_id = request_id_for(&model.state_id(), call.at_ms, call.action, call.params);
+    let format = match format_of(call.params, call.default_format) {
+        Ok(format) => format,
+        Err(e) => return Answer::Done(error_response(call.default_format, request_id, &e)),
     };
-    match result {
-        Ok(body) => Response {
+    let Some(action) = Action::from_name(call.action) else {
+        let e = ApiError::from(ErrorKind::InvalidActionNotFound);
+        return Answer::Done(error_response(format, request_id, &e));
+    };
+    let request = Request {
+        params: call.params,
+        at_ms: call.at_ms,
+        format,
+        request_id: &request_id,
+        replayed: call.replayed,
+        writable: call.writable,
+    };
+    match action.handle(model, &request) {
+        Ok(Handled::Body(body)) => Answer::Done(Response {
             status: 200,
             format,
             request_id,
             body,
-        },
-        Err(e) => error_response(format, request_id, &e),
-    }
-}
-
-fn answer_ok(
-    projection: &Projection,
-    limits: &Limits,
-    action: &str,
-    params: &Params,
-    at_ms: TimeMs,
-    format: Format,
-    request_id: &str,
-) -> Result<String, ApiError> {
-    match action {
-        "DescribeRefreshTasks" => {
-            let q = DescribeQuery::parse(params, at_ms, limits)?;
-            let page = projection.describe(&q);
-            Ok(render::describe_tasks(
-                format,
-                request_id,
-                &page,
-                q.page_number,
-                q.page_size,
-            ))
-        }
-        "DescribeRefreshTaskById" => {
-            let q = ByIdQuery::parse(params, at_ms, limits)?;
-            Ok(render::tasks_by_id(
-                format,
-                request_id,
-                &projection.by_id(&q),
-            ))
-        }
-        _ => Err(ApiError::action_not_found()),
+        }),
+        Ok(Handled::Write(request)) => Answer::Write(PendingWrite {
+            request,
+            format,
+            request_id,
+        }),
+        Err(e) => Answer::Done(error_response(format, request_id, &e)),
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use crate::event::TaskId;
 use crate::projection::{Page, RowView};
 use crate::time::format_second;
 
@@ -214,7 +215,7 @@ pub fn tasks_by_id(format: Format, request_id: &str, page: &Page) -> String {
 pub fn error(format: Format, request_id: &str, e: &ApiError) -> String {
     let recommend = format!(
         "https://error-center.aliyun.com/status/search?Keyword={}&source=PopGw",
-        e.code
+        e.code()
     );
     match format {
         Format::Json => {
@@ -230,7 +231,7 @@ pub fn error(format: Format, request_id: &str, e: &ApiError) -> String {
             let body = Body {
                 request_id,
                 host_id: HOST_ID,
-                code: e.code,
+                code: e.code(),
                 message: &e.message,
                 recommend: &recommend,
             };
@@ -240,9 +241,28 @@ pub fn error(format: Format, request_id: &str, e: &ApiError) -> String {
             "{XML_DECLARATION}<Error><RequestId>{}</RequestId><HostId>{HOST_ID}</HostId>\
              <Code>{}</Code><Message>{}</Message><Recommend>{}</Recommend></Error>",
             escape(request_id),
-            escape(e.code),
-            escape(e.message.as_str()),
+            escape(e.code()),
+            escape(e.message.as_ref()),
             escape(recommend.as_str()),
+        ),
+    }
+}
+
+/// The RefreshObjectCaches (`RefreshTaskId`) or PushObjectCache (`PushTaskId`) body: the
+/// distinct TaskIds, comma-joined.
+pub fn submitted(format: Format, request_id: &str, preload: bool, task_ids: &[TaskId]) -> String {
+    let ids: Vec<String> = task_ids.iter().map(TaskId::to_string).collect();
+    let ids = ids.join(",");
+    let (root, field) = if preload {
+        ("PushObjectCacheResponse", "PushTaskId")
+    } else {
+        ("RefreshObjectCachesResponse", "RefreshTaskId")
+    };
+    match format {
+        Format::Json => json_strings(&[(field, &ids), ("RequestId", request_id)]),
+        Format::Xml => xml_document(
+            root,
+            &format!("<{field}>{ids}</{field}><RequestId>{request_id}</RequestId>"),
         ),
     }
 }
@@ -340,7 +360,7 @@ mod tests {
 
     #[test]
     fn errors_and_request_ids() {
-        let e = ApiError::invalid_time();
+        let e = ApiError::from(crate::api::ErrorKind::InvalidTime);
         let body = error(Format::Json, "R", &e);
         assert!(body.starts_with(r#"{"RequestId":"R","HostId":"cdn.aliyuncs.com","Code":"InvalidTime","Message":"The query time cannot exceed the last 3 days.","Recommend":"#), "{body}");
         assert!(error(Format::Xml, "R", &e).contains("<Error><RequestId>R</RequestId><HostId>cdn.aliyuncs.com</HostId><Code>InvalidTime</Code>"));

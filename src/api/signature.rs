@@ -14,9 +14,9 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::ApiError;
 use super::encoding::encode;
 use super::params::parse_api_time;
+use super::{ApiError, ErrorKind};
 
 /// How far a request's timestamp may be from the server's wall clock, either way.
 pub const SKEW_MS_MAX: i64 = 15 * 60 * 1000;
@@ -125,7 +125,7 @@ impl Verifier {
         self.keys
             .get(id)
             .map(String::as_str)
-            .ok_or_else(ApiError::access_key_not_found)
+            .ok_or_else(|| ApiError::from(ErrorKind::InvalidAccessKeyIdNotFound))
     }
 
     fn verify_v1(&self, req: &SignedRequest<'_>, wall_ms: i64) -> Result<String, ApiError> {
@@ -137,7 +137,7 @@ impl Verifier {
         let signature = need("MissingSignature", "Signature")?;
         let method = need("MissingSignatureMethod", "SignatureMethod")?;
         if method != "HMAC-SHA1" {
-            return Err(ApiError::bad_signature_method());
+            return Err(ApiError::from(ErrorKind::InvalidSignatureMethod));
         }
         check_time(need("MissingTimestamp", "Timestamp")?, wall_ms)?;
         let nonce = need("MissingSignatureNonce", "SignatureNonce")?;
@@ -216,7 +216,7 @@ impl Verifier {
             }
         }
         if !nonces.seen.insert(key.clone()) {
-            return Err(ApiError::nonce_used());
+            return Err(ApiError::from(ErrorKind::SignatureNonceUsed));
         }
         nonces.order.push_back((wall_ms, key));
         Ok(())
@@ -224,9 +224,10 @@ impl Verifier {
 }
 
 fn check_time(text: &str, wall_ms: i64) -> Result<(), ApiError> {
-    let at_ms = parse_api_time(text).ok_or_else(ApiError::timestamp_format)?;
+    let at_ms =
+        parse_api_time(text).ok_or_else(|| ApiError::from(ErrorKind::InvalidTimeStampFormat))?;
     if (at_ms - wall_ms).abs() > SKEW_MS_MAX {
-        return Err(ApiError::timestamp_expired());
+        return Err(ApiError::from(ErrorKind::InvalidTimeStampExpired));
     }
     Ok(())
 }
@@ -444,7 +445,7 @@ mod tests {
             .expect("the captured signature verifies");
         // The same nonce again is a replay.
         let again = verifier.verify(&v1_request(&query), CAPTURE_MS + 61_000);
-        assert_eq!(again.expect_err("replay").code, "SignatureNonceUsed");
+        assert_eq!(again.expect_err("replay").code(), "SignatureNonceUsed");
     }
 
     #[test]
@@ -508,7 +509,7 @@ mod tests {
             let e = verifier
                 .verify(&v1_request(&query), wall_ms)
                 .expect_err(code);
-            assert_eq!((e.status, e.code), (status, code), "{}", e.message);
+            assert_eq!((e.status(), e.code()), (status, code), "{}", e.message);
         }
         // The mismatch echoes the server's string to sign after the first ':'.
         let e = verifier
@@ -583,7 +584,10 @@ mod tests {
             .verify(&req, CAPTURE_MS)
             .expect("the captured signature verifies");
         assert_eq!(
-            verifier.verify(&req, CAPTURE_MS).expect_err("replay").code,
+            verifier
+                .verify(&req, CAPTURE_MS)
+                .expect_err("replay")
+                .code(),
             "SignatureNonceUsed"
         );
 
@@ -600,7 +604,7 @@ mod tests {
                 CAPTURE_MS,
             )
             .expect_err("header changed");
-        assert_eq!(e.code, "SignatureDoesNotMatch");
+        assert_eq!(e.code(), "SignatureDoesNotMatch");
         assert!(
             e.message
                 .contains("server string to sign is:ACS3-HMAC-SHA256\n"),
@@ -617,7 +621,7 @@ mod tests {
                 CAPTURE_MS,
             )
             .expect_err("query changed");
-        assert_eq!(e.code, "SignatureDoesNotMatch");
+        assert_eq!(e.code(), "SignatureDoesNotMatch");
         let e = verifier
             .verify(
                 &SignedRequest {
@@ -627,18 +631,18 @@ mod tests {
                 CAPTURE_MS,
             )
             .expect_err("body changed");
-        assert_eq!(e.code, "SignatureDoesNotMatch");
+        assert_eq!(e.code(), "SignatureDoesNotMatch");
         let e = Verifier::new([AccessKey {
             id: "other".into(),
             secret: "s".into(),
         }])
         .verify(&req, CAPTURE_MS)
         .expect_err("unknown key");
-        assert_eq!((e.status, e.code), (404, "InvalidAccessKeyId.NotFound"));
+        assert_eq!((e.status(), e.code()), (404, "InvalidAccessKeyId.NotFound"));
         let e = verifier
             .verify(&req, CAPTURE_MS - SKEW_MS_MAX - 5_000)
             .expect_err("skew");
-        assert_eq!(e.code, "InvalidTimeStamp.Expired");
+        assert_eq!(e.code(), "InvalidTimeStamp.Expired");
         let mut broken = headers.clone();
         broken[9].1 = "ACS3-HMAC-SHA256 Credential=testAKID".into();
         let e = verifier
@@ -650,7 +654,7 @@ mod tests {
                 CAPTURE_MS,
             )
             .expect_err("incomplete");
-        assert_eq!(e.code, "IncompleteSignature");
+        assert_eq!(e.code(), "IncompleteSignature");
     }
 
     #[test]
@@ -702,7 +706,7 @@ mod tests {
         let e = verifier
             .verify(&v1_request(&query), late)
             .expect_err("replayed");
-        assert_eq!(e.code, "SignatureNonceUsed");
+        assert_eq!(e.code(), "SignatureNonceUsed");
     }
 
     #[test]
@@ -715,7 +719,7 @@ mod tests {
         let e = Verifier::new([key()])
             .verify(&v1_request(&query), CAPTURE_MS)
             .expect_err("no Action");
-        assert_eq!(e.code, "MissingAction");
+        assert_eq!(e.code(), "MissingAction");
         // V3: a signature that leaves out x-acs-date could be replayed with any date.
         let headers = v3_headers();
         let query = pairs(&[("PageSize", "10")]);
@@ -740,7 +744,7 @@ mod tests {
                 CAPTURE_MS,
             )
             .expect_err("date unsigned");
-        assert_eq!(e.code, "IncompleteSignature");
+        assert_eq!(e.code(), "IncompleteSignature");
         assert!(e.message.contains("x-acs-date"), "{}", e.message);
     }
 

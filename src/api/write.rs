@@ -1,20 +1,21 @@
-//! The write actions' parameters and bodies: RefreshObjectCaches, PushObjectCache and
-//! DescribeRefreshQuota (`ALIBABA-CDN-API.md` §4–§6, §8).
+//! The write actions' shared parts: the checked [`WriteRequest`] of RefreshObjectCaches and
+//! PushObjectCache, and [`decide`], the pure decision of what a write submits.
 //!
 //! Checks run in this order, the first failure answering: ObjectType, the booleans and the
 //! other options, ObjectPath present, each path's form, the number of paths and of domains per
-//! request, each domain owned (404 `InvalidDomain.NotFound`). The daily quota is the caller's
-//! (it needs the ledger), after all of these.
+//! request (all from the parameters alone), then each domain owned (404
+//! `InvalidDomain.NotFound`) and the daily quota (from the read model, in [`decide`]).
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorKind};
 use super::params::Params;
-use super::render::{Format, json_strings, xml_document};
-use crate::event::{ObjectType, TaskId};
+use crate::event::{ObjectType, TimeMs};
+use crate::model::ReadModel;
 use crate::objpath;
+use crate::scenario::Limits;
+use crate::sim::Submission;
 
 /// Longest PushObjectCache URL, in characters.
 pub const PRELOAD_PATH_CHARS_MAX: usize = 1_024;
-use crate::scenario::{Limits, Quotas};
 
 /// A checked submission: one object type, paths grouped by domain in order of first
 /// appearance.
@@ -22,8 +23,8 @@ use crate::scenario::{Limits, Quotas};
 pub struct WriteRequest {
     /// Type of every row.
     pub object_type: ObjectType,
-    /// (domain index in the scenario, full paths), in request order.
-    pub by_domain: Vec<(usize, Vec<String>)>,
+    /// (domain, full paths), domains in order of first appearance.
+    pub by_domain: Vec<(String, Vec<String>)>,
 }
 
 impl WriteRequest {
@@ -33,13 +34,8 @@ impl WriteRequest {
     }
 
     /// RefreshObjectCaches: `ObjectPath`, `ObjectType` (File by default, Directory, Regex,
-    /// IgnoreParams — any case; `ExQuery` is IgnoreParams), `Force`. `owned` gives the
-    /// scenario's index of a domain the account owns.
-    pub fn refresh(
-        params: &Params,
-        limits: &Limits,
-        owned: impl Fn(&str) -> Option<usize>,
-    ) -> Result<WriteRequest, ApiError> {
+    /// IgnoreParams — any case; `ExQuery` is IgnoreParams), `Force`.
+    pub fn refresh(params: &Params, limits: &Limits) -> Result<WriteRequest, ApiError> {
         let object_type = match params.get("ObjectType") {
             None => ObjectType::File,
             Some(t) if t.eq_ignore_ascii_case("File") => ObjectType::File,
@@ -50,24 +46,20 @@ impl WriteRequest {
             {
                 ObjectType::IgnoreParams
             }
-            Some(_) => return Err(ApiError::write_object_type()),
+            Some(_) => return Err(ApiError::from(ErrorKind::InvalidObjectTypeMalformed)),
         };
         boolean(params, "Force")?;
-        WriteRequest::paths(params, limits, object_type, owned)
+        WriteRequest::paths(params, limits, object_type)
     }
 
     /// PushObjectCache: `ObjectPath`, `Area` (domestic or overseas), `L2Preload`,
     /// `WithHeader` (a JSON object), `QueryHashkey`, `ConsistencyHash`. The options are
     /// checked and otherwise have no effect on the simulation.
-    pub fn preload(
-        params: &Params,
-        limits: &Limits,
-        owned: impl Fn(&str) -> Option<usize>,
-    ) -> Result<WriteRequest, ApiError> {
+    pub fn preload(params: &Params, limits: &Limits) -> Result<WriteRequest, ApiError> {
         if let Some(area) = params.get("Area")
             && !["domestic", "overseas"].contains(&area)
         {
-            return Err(ApiError::area_not_supported());
+            return Err(ApiError::from(ErrorKind::InvalidAreaValueNotSupported));
         }
         for name in ["L2Preload", "QueryHashkey", "ConsistencyHash"] {
             boolean(params, name)?;
@@ -75,16 +67,15 @@ impl WriteRequest {
         if let Some(header) = params.get("WithHeader")
             && !serde_json::from_str::<serde_json::Value>(header).is_ok_and(|v| v.is_object())
         {
-            return Err(ApiError::custom_header());
+            return Err(ApiError::from(ErrorKind::InvalidCustomHeader));
         }
-        WriteRequest::paths(params, limits, ObjectType::Preload, owned)
+        WriteRequest::paths(params, limits, ObjectType::Preload)
     }
 
     fn paths(
         params: &Params,
         limits: &Limits,
         object_type: ObjectType,
-        owned: impl Fn(&str) -> Option<usize>,
     ) -> Result<WriteRequest, ApiError> {
         let raw = params
             .get("ObjectPath")
@@ -126,14 +117,6 @@ impl WriteRequest {
         if by_domain.len() > limits.domains_per_request as usize {
             return Err(ApiError::too_many_domains(limits.domains_per_request));
         }
-        let by_domain = by_domain
-            .into_iter()
-            .map(|(domain, paths)| {
-                owned(&domain)
-                    .map(|i| (i, paths))
-                    .ok_or_else(|| ApiError::domain_not_found(&domain))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(WriteRequest {
             object_type,
             by_domain,
@@ -151,81 +134,206 @@ fn boolean(params: &Params, name: &'static str) -> Result<Option<bool>, ApiError
     }
 }
 
-/// Which daily quota a type draws on.
-pub fn quota_of(quotas: &Quotas, object_type: ObjectType) -> u32 {
-    match object_type {
-        ObjectType::File => quotas.url,
-        ObjectType::Directory => quotas.dir,
-        ObjectType::Regex => quotas.regex,
-        ObjectType::IgnoreParams => quotas.ignore_params,
-        ObjectType::Preload => quotas.preload,
+/// What a write submits, decided against the state as of `now_ms`: one [`Submission`] per
+/// domain, in request order — or the error the write answers (a domain the account does not
+/// own, or a daily quota the rows would exceed). Pure: the caller holds the log's writer, so
+/// the model cannot change between this decision and the append.
+pub fn decide(
+    model: &ReadModel,
+    request: &WriteRequest,
+    now_ms: TimeMs,
+) -> Result<Vec<Submission>, ApiError> {
+    let account = model.account();
+    let mut submissions = Vec::with_capacity(request.by_domain.len());
+    for (domain, paths) in &request.by_domain {
+        let index = account
+            .domain_index(domain)
+            .ok_or_else(|| ApiError::domain_not_found(domain))?;
+        submissions.push(Submission {
+            domain: index,
+            object_type: request.object_type,
+            paths: paths.clone(),
+        });
     }
+    let object_type = request.object_type;
+    let used = model.quota_used(object_type, now_ms);
+    if used + request.rows() as u64 > u64::from(account.quotas.daily(object_type)) {
+        return Err(ApiError::quota_exceeded(object_type.is_preload()));
+    }
+    Ok(submissions)
 }
 
-/// The RefreshObjectCaches (`RefreshTaskId`) or PushObjectCache (`PushTaskId`) body: the
-/// distinct TaskIds, comma-joined.
-pub fn submitted(format: Format, request_id: &str, preload: bool, task_ids: &[TaskId]) -> String {
-    let ids: Vec<String> = task_ids.iter().map(TaskId::to_string).collect();
-    let ids = ids.join(",");
-    let (root, field) = if preload {
-        ("PushObjectCacheResponse", "PushTaskId")
-    } else {
-        ("RefreshObjectCachesResponse", "RefreshTaskId")
-    };
-    match format {
-        Format::Json => json_strings(&[(field, &ids), ("RequestId", request_id)]),
-        Format::Xml => xml_document(
-            root,
-            &format!("<{field}>{ids}</{field}><RequestId>{request_id}</RequestId>"),
-        ),
-    }
-}
+/// Given the records a log holds, when a write is asked for, then these submissions or this
+/// error.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, RecordRef, Source, TaskId};
+    use crate::model::{Account, Origin};
+    use crate::scenario::Quotas;
 
-/// Quota and remaining count of each type, for DescribeRefreshQuota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QuotaView {
-    /// (quota, remaining) for File, Directory, Regex, IgnoreParams, Preload in
-    /// [`ObjectType::ALL`] order.
-    pub by_type: [(u32, u32); 5],
-    /// PreloadEdge quota (reported, never used).
-    pub preload_edge: u32,
-    /// Block quota (reported, never used).
-    pub block: u32,
-}
+    /// 2026-11-20T12:00:00 in UTC+8, where the quota day starts.
+    const NOON: TimeMs = 1_795_147_200_000;
+    /// The quota day's first millisecond (local midnight).
+    const MIDNIGHT: TimeMs = 1_795_104_000_000;
 
-/// The DescribeRefreshQuota body: every value a string, in the documented demo's order.
-pub fn quota(format: Format, request_id: &str, view: &QuotaView) -> String {
-    let of = |t: ObjectType| view.by_type[t as usize];
-    let pairs: [(&str, (u32, u32)); 7] = [
-        ("Url", of(ObjectType::File)),
-        ("Dir", of(ObjectType::Directory)),
-        ("Preload", of(ObjectType::Preload)),
-        ("Regex", of(ObjectType::Regex)),
-        ("Block", (view.block, view.block)),
-        ("IgnoreParams", of(ObjectType::IgnoreParams)),
-        ("PreloadEdge", (view.preload_edge, view.preload_edge)),
-    ];
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for (name, (quota, remain)) in pairs {
-        fields.push((format!("{name}Quota"), quota.to_string()));
-        fields.push((format!("{name}Remain"), remain.to_string()));
-    }
-    match format {
-        Format::Json => {
-            let mut all: Vec<(&str, &str)> = fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            all.push(("RequestId", request_id));
-            json_strings(&all)
+    fn account() -> Account {
+        Account {
+            domains: vec!["a.com".into(), "b.com".into()],
+            quotas: Quotas {
+                url: 3,
+                preload: 2,
+                ..Quotas::default()
+            },
+            limits: Limits::default(),
         }
-        Format::Xml => {
-            let mut body = String::new();
-            for (k, v) in fields {
-                body.push_str(&format!("<{k}>{v}</{k}>"));
-            }
-            body.push_str(&format!("<RequestId>{request_id}</RequestId>"));
-            xml_document("DescribeRefreshQuotaResponse", &body)
+    }
+
+    /// Given these rows (time, domain, type, source) in the log.
+    fn given(rows: &[(TimeMs, &str, ObjectType, Source)]) -> ReadModel {
+        let origin = Origin {
+            fingerprint: [0; 32],
+            seed: 0,
+        };
+        let mut model = ReadModel::new(origin, account());
+        for (i, &(at_ms, domain, object_type, source)) in rows.iter().enumerate() {
+            let event = Event::Created {
+                row: i as u64,
+                task_id: TaskId(100 + i as u64),
+                domain: domain.to_owned(),
+                object_path: format!("http://{domain}/{i}"),
+                object_type,
+                source,
+            };
+            let record = RecordRef {
+                seq: i as u64,
+                at_ms,
+                event: event.as_ref(),
+            };
+            model.apply(&record).expect("a valid row");
         }
+        model
+    }
+
+    /// When this write (paths, newline-separated, of one type) is asked for at `now_ms`.
+    fn when(
+        model: &ReadModel,
+        object_type: ObjectType,
+        paths: &[&str],
+        now_ms: TimeMs,
+    ) -> Result<Vec<Submission>, ApiError> {
+        let joined = paths.join("\n");
+        let limits = &model.account().limits;
+        let request = if object_type.is_preload() {
+            WriteRequest::preload(
+                &[("ObjectPath", joined.as_str())].into_iter().collect(),
+                limits,
+            )
+        } else {
+            let params = [
+                ("ObjectPath", joined.as_str()),
+                ("ObjectType", object_type.as_str()),
+            ];
+            WriteRequest::refresh(&params.into_iter().collect(), limits)
+        };
+        decide(model, &request.expect("valid parameters"), now_ms)
+    }
+
+    fn api(
+        at_ms: TimeMs,
+        domain: &str,
+        object_type: ObjectType,
+    ) -> (TimeMs, &str, ObjectType, Source) {
+        (at_ms, domain, object_type, Source::Api)
+    }
+
+    #[test]
+    fn a_write_submits_one_submission_per_domain_in_request_order() {
+        let model = given(&[]);
+        let then = when(
+            &model,
+            ObjectType::File,
+            &["http://b.com/1", "a.com/2", "http://b.com/3"],
+            NOON,
+        );
+        let submission = |domain, paths: &[&str]| Submission {
+            domain,
+            object_type: ObjectType::File,
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        assert_eq!(
+            then,
+            Ok(vec![
+                submission(1, &["http://b.com/1", "http://b.com/3"]),
+                submission(0, &["http://a.com/2"]),
+            ])
+        );
+    }
+
+    #[test]
+    fn the_daily_quota_counts_todays_api_rows_of_the_same_type() {
+        let model = given(&[
+            api(MIDNIGHT - 1, "a.com", ObjectType::File), // yesterday
+            api(MIDNIGHT, "a.com", ObjectType::File),
+            api(NOON - 1, "b.com", ObjectType::File),
+            api(NOON - 1, "a.com", ObjectType::Directory), // another quota
+            (NOON - 1, "a.com", ObjectType::File, Source::Scenario), // not the account's call
+        ]);
+        // Two of three used today: one more fits, two do not.
+        assert!(when(&model, ObjectType::File, &["a.com/x"], NOON).is_ok());
+        let over = when(&model, ObjectType::File, &["a.com/x", "a.com/y"], NOON);
+        assert_eq!(over.map_err(|e| e.code()), Err("QuotaExceeded.Refresh"));
+        // As of midnight only one of today's rows existed: two more fitted then.
+        assert!(when(&model, ObjectType::File, &["a.com/x", "a.com/y"], MIDNIGHT).is_ok());
+        assert!(when(&model, ObjectType::File, &["a.com/x", "a.com/y"], NOON - 1).is_err());
+    }
+
+    #[test]
+    fn the_quota_resets_at_local_midnight() {
+        let model = given(&[
+            api(MIDNIGHT - 3, "a.com", ObjectType::File),
+            api(MIDNIGHT - 2, "a.com", ObjectType::File),
+            api(MIDNIGHT - 1, "a.com", ObjectType::File),
+        ]);
+        let three = ["a.com/x", "a.com/y", "a.com/z"];
+        assert!(when(&model, ObjectType::File, &three, MIDNIGHT - 1).is_err());
+        assert!(when(&model, ObjectType::File, &three, MIDNIGHT).is_ok());
+    }
+
+    #[test]
+    fn preloads_draw_on_their_own_quota() {
+        let model = given(&[
+            api(NOON - 5, "a.com", ObjectType::File),
+            api(NOON - 4, "a.com", ObjectType::File),
+            api(NOON - 3, "a.com", ObjectType::File),
+            api(NOON - 2, "a.com", ObjectType::Preload),
+        ]);
+        assert!(when(&model, ObjectType::Preload, &["http://a.com/p"], NOON).is_ok());
+        let over = when(
+            &model,
+            ObjectType::Preload,
+            &["http://a.com/p", "http://a.com/q"],
+            NOON,
+        );
+        assert_eq!(over.map_err(|e| e.code()), Err("QuotaExceeded.Preload"));
+    }
+
+    #[test]
+    fn a_domain_the_account_does_not_own_answers_before_the_quota() {
+        let model = given(&[
+            api(NOON - 3, "a.com", ObjectType::File),
+            api(NOON - 2, "a.com", ObjectType::File),
+            api(NOON - 1, "a.com", ObjectType::File),
+        ]);
+        let then = when(&model, ObjectType::File, &["a.com/1", "c.com/1"], NOON)
+            .map_err(|e| (e.status(), e.code(), e.message));
+        assert_eq!(
+            then,
+            Err((
+                404,
+                "InvalidDomain.NotFound",
+                "The domain [c.com] does not belong to you.".into()
+            ))
+        );
     }
 }

@@ -102,7 +102,7 @@ enum CliError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
-    Projection(#[from] crate::projection::ProjectionError),
+    Drive(#[from] crate::drive::DriveError),
     #[error(transparent)]
     Serve(#[from] crate::server::ServeError),
     #[error("{0}")]
@@ -115,9 +115,7 @@ impl CliError {
     fn outcome(&self) -> Outcome {
         match self {
             CliError::Log(e) if e.is_damage() => Outcome::Found,
-            CliError::Projection(crate::projection::ProjectionError::Log(e)) if e.is_damage() => {
-                Outcome::Found
-            }
+            CliError::Drive(crate::drive::DriveError::Log(e)) if e.is_damage() => Outcome::Found,
             _ => Outcome::BadInput,
         }
     }

@@ -4,20 +4,21 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{CliError, Outcome};
-use crate::api::{self, Format, Params};
-use crate::log::Records;
-use crate::projection::Projection;
-use crate::scenario::Limits;
+use crate::api::{self, Answer, ApiError, Format, Params};
+use crate::drive;
+use crate::model::Account;
 use crate::time::parse_rfc3339;
 
 /// Print the exact response body the HTTP endpoint would give for these parameters as of a
 /// time, byte-identical on every run.
 ///
 /// Parameters are KEY=VALUE words, as in the query string but not percent-encoded:
-/// `Action` (DescribeRefreshTasks, the default, or DescribeRefreshTaskById), `Format`
-/// (XML, the real default, or JSON), and the action's own (TaskId, ObjectPath, DomainName,
-/// ObjectType, Status, StartTime, EndTime, PageNumber, PageSize). API limits are today's
-/// defaults. Exit 0 for a 2xx answer, 2 for an error answer (its body is printed too).
+/// `Action` (DescribeRefreshTasks, the default, DescribeRefreshTaskById or
+/// DescribeRefreshQuota), `Format` (XML, the real default, or JSON), and the action's own
+/// (TaskId, ObjectPath, DomainName, ObjectType, Status, StartTime, EndTime, PageNumber,
+/// PageSize). API limits and quotas are today's defaults; write actions answer 403
+/// Forbidden.ReadOnly, as `serve --log` does. Exit 0 for a 2xx answer, 2 for an error answer
+/// (its body is printed too).
 ///
 /// Example: cdnsim query run.cdnlog --at 2026-11-20T10:00:00Z Format=JSON ObjectType=file
 /// Status=Failed
@@ -44,28 +45,26 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         pairs.push((key.to_owned(), value.to_owned()));
     }
     let params = Params(pairs);
-    let header = *Records::open(&args.log)?.header();
-    let projection = Projection::from_log(&args.log)?;
+    let model = drive::load(&args.log, Account::default())?;
     let at_ms = match &args.at {
         Some(text) => parse_rfc3339(text)
             .ok_or_else(|| CliError::Usage(format!("--at {text:?} is not an RFC 3339 time")))?,
-        None => projection.last_ms().unwrap_or(0),
+        None => model.last_ms().unwrap_or(0),
     };
-    let action = params
-        .get("Action")
-        .unwrap_or("DescribeRefreshTasks")
-        .to_owned();
-    let identity = api::identity(&header, projection.event_count());
-    let limits = Limits::default();
-    let response = api::answer(
-        &projection,
-        &limits,
-        &action,
-        &params,
+    let action = params.get("Action").unwrap_or("DescribeRefreshTasks");
+    let call = api::Call {
+        action,
+        params: &params,
         at_ms,
-        Format::Xml,
-        &identity,
-    );
+        replayed: false,
+        writable: false,
+        default_format: Format::Xml,
+    };
+    let response = match api::answer(&model, &call) {
+        Answer::Done(response) => response,
+        // Not writable: every write action refuses before this.
+        Answer::Write(pending) => pending.done(Err(ApiError::read_only(action))),
+    };
     writeln!(out, "{}", response.body)?;
     Ok(if (200..300).contains(&response.status) {
         Outcome::Ok

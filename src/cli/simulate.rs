@@ -1,7 +1,7 @@
 //! `cdnsim simulate SCENARIO -o LOG`: run a scenario to its end into a log.
 //!
 //! The simulator runs on this thread and hands batches of events over a bounded
-//! crossbeam channel to a writer thread ([`crate::sim::simulate_to_log`]). The log is written to `LOG.partial` and renamed over
+//! crossbeam channel to a writer thread ([`crate::drive::simulate_to_log`]). The log is written to `LOG.partial` and renamed over
 //! `LOG` only once it is complete and synced, so an existing log is never lost to a failed run.
 
 // Wall-clock time here only measures the run for the progress bar and the summary; it never
@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{CliError, Outcome};
+use crate::drive::simulate_to_log;
 use crate::event::{FailReason, TimeMs};
 use crate::log::LogError;
 use crate::scenario::Scenario;
-use crate::sim::{Stats, simulate_to_log};
+use crate::sim::Stats;
 use crate::time::format_ms;
 
 /// Run a scenario to its end (every lifecycle finished) into a log file.

@@ -11,17 +11,18 @@
 //! Events are applied in log order ([`Projection::apply`]); the projection can keep growing
 //! while it answers (live mode).
 
+mod filter;
 mod query;
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
-use std::path::Path;
 
 #[cfg(test)]
 use crate::event::Event;
-use crate::event::{EventRef, FailReason, ObjectType, Process, RecordRef, RowId, TaskId, TimeMs};
-use crate::log::{LogError, Records};
-
+use crate::event::{
+    EventRef, FailReason, ObjectType, PerType, Process, RecordRef, RowId, TaskId, TimeMs,
+};
+pub use filter::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
 pub use query::{Page, RowView, Status};
 
 const _: () = assert!(std::mem::size_of::<RowInfo>() == 32);
@@ -37,8 +38,27 @@ struct Transition {
     prev: u32,
     /// Process in hundredths of a percent (kept on failure).
     process: u16,
-    /// 0 progressed, 1 completed, 2 + reason index failed.
-    kind: u8,
+    /// What changed.
+    change: Change,
+}
+
+const _: () = assert!(std::mem::size_of::<Transition>() == 16);
+
+/// What a transition did to its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// A `Progressed` event: the row is Refreshing.
+    Progressed,
+    /// A `Completed` event.
+    Completed,
+    /// A `Failed` event, with its reason.
+    Failed(FailReason),
+}
+
+impl Change {
+    fn is_end(self) -> bool {
+        self != Change::Progressed
+    }
 }
 
 /// What the projection keeps of a row (32 bytes).
@@ -54,9 +74,9 @@ struct RowInfo {
     /// Whole seconds from creation to the end of the lifecycle, when `end` is
     /// [`End::Complete`] or [`End::Failed`].
     end_after_s: u16,
-    object_type: u8,
-    /// How the row ended, as far as the events applied so far say ([`End`] as `u8`).
-    end: u8,
+    object_type: ObjectType,
+    /// How the row ended, as far as the events applied so far say.
+    end: End,
 }
 
 /// How a row ended: lets a Status filter decide most rows from [`RowInfo`] alone, without
@@ -83,10 +103,9 @@ impl RowInfo {
     /// `Some(None)` unfinished, `Some(Some(end))` finished, `None` ask the transitions.
     fn end_as_of(&self, at_ms: TimeMs) -> Option<Option<End>> {
         let end = match self.end {
-            0 => return Some(None),
-            1 => End::Complete,
-            2 => End::Failed,
-            _ => return None,
+            End::Open => return Some(None),
+            End::Unknown => return None,
+            end @ (End::Complete | End::Failed) => end,
         };
         // The end is within [earliest, earliest + 999] ms.
         let earliest = self.created_ms + TimeMs::from(self.end_after_s) * 1000;
@@ -104,9 +123,6 @@ impl RowInfo {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProjectionError {
-    /// The log could not be read.
-    #[error(transparent)]
-    Log(#[from] LogError),
     /// A `Created` event with a row number other than the next one.
     #[error("seq {seq}: row {row} created where row {expected} was expected")]
     RowOutOfOrder {
@@ -291,9 +307,9 @@ pub struct Projection {
     by_path: KeyMap,
     next_same_path: Vec<u32>,
     all: Group,
-    by_type: [Group; 5],
+    by_type: PerType<Group>,
     by_domain: Vec<Group>,
-    by_domain_type: Vec<[Group; 5]>,
+    by_domain_type: Vec<PerType<Group>>,
     last_ms: Option<TimeMs>,
     events: u64,
     /// The oldest row that may still be unfinished (rows are created in time order, so
@@ -301,7 +317,7 @@ pub struct Projection {
     unfinished_from: u32,
     /// The longest time from creation to Complete/Failed of finished rows, per type (a
     /// preload takes longer than a refresh: per type, fewer rows count as recent).
-    max_span_ms: [TimeMs; 5],
+    max_span_ms: PerType<TimeMs>,
     /// Rows `0..frozen_rows` are frozen (see [`Group`]).
     frozen_rows: u32,
 }
@@ -320,17 +336,6 @@ impl Projection {
         Projection::default()
     }
 
-    /// Folds a whole log.
-    pub fn from_log(path: &Path) -> Result<Projection, ProjectionError> {
-        let mut records = Records::open(path)?;
-        let mut projection = Projection::new();
-        while let Some(record) = records.next_ref() {
-            projection.apply(&record?)?;
-        }
-        projection.shrink_to_fit();
-        Ok(projection)
-    }
-
     /// Gives back spare capacity (after a bulk build; appends later grow it again).
     pub fn shrink_to_fit(&mut self) {
         self.rows.shrink_to_fit();
@@ -341,9 +346,9 @@ impl Projection {
         self.by_task.shrink_to_fit();
         self.by_path.shrink_to_fit();
         let groups = std::iter::once(&mut self.all)
-            .chain(self.by_type.iter_mut())
+            .chain(self.by_type.values_mut())
             .chain(self.by_domain.iter_mut())
-            .chain(self.by_domain_type.iter_mut().flatten());
+            .chain(self.by_domain_type.iter_mut().flat_map(PerType::values_mut));
         for g in groups {
             g.rows.shrink_to_fit();
             g.complete.shrink_to_fit();
@@ -390,10 +395,12 @@ impl Projection {
                 )?;
             }
             EventRef::Progressed { row, process } => {
-                self.transition(seq, row, record.at_ms, process.basis_points(), 0)?;
+                let process = process.basis_points();
+                self.transition(seq, row, record.at_ms, process, Change::Progressed)?;
             }
             EventRef::Completed { row } => {
-                self.transition(seq, row, record.at_ms, Process::FULL.basis_points(), 1)?;
+                let process = Process::FULL.basis_points();
+                self.transition(seq, row, record.at_ms, process, Change::Completed)?;
             }
             EventRef::Failed { row, reason } => {
                 let process = self.row(seq, row)?.last;
@@ -401,7 +408,7 @@ impl Projection {
                     NONE => 0,
                     t => self.transitions[t as usize].process,
                 };
-                self.transition(seq, row, record.at_ms, process, 2 + reason as u8)?;
+                self.transition(seq, row, record.at_ms, process, Change::Failed(reason))?;
             }
         }
         self.events += 1;
@@ -414,7 +421,8 @@ impl Projection {
     fn freeze(&mut self) {
         let Some(last_ms) = self.last_ms else { return };
         let mut frontier_ms = last_ms.div_euclid(1000) * 1000;
-        let finished = |r: &RowInfo| r.last != NONE && self.transitions[r.last as usize].kind >= 1;
+        let finished =
+            |r: &RowInfo| r.last != NONE && self.transitions[r.last as usize].change.is_end();
         let from = self.unfinished_from as usize;
         self.unfinished_from += self.rows[from..].iter().take_while(|r| finished(r)).count() as u32;
         if let Some(oldest) = self.rows.get(self.unfinished_from as usize) {
@@ -430,7 +438,7 @@ impl Projection {
         }
         for i in first..first + newly {
             let info = self.rows[i];
-            let (d, t) = (usize::from(info.domain), usize::from(info.object_type));
+            let (d, t) = (usize::from(info.domain), info.object_type);
             for group in [
                 &mut self.all,
                 &mut self.by_type[t],
@@ -500,15 +508,15 @@ impl Projection {
             last: NONE,
             domain: domain_id,
             end_after_s: 0,
-            object_type: object_type as u8,
-            end: End::Open as u8,
+            object_type,
+            end: End::Open,
         };
         self.rows.push(info);
         let task_head = self.by_task.insert(task_id.0, index);
         self.next_in_task.push(task_head.unwrap_or(NONE));
         let path_head = self.by_path.insert(path_hash(object_path), index);
         self.next_same_path.push(path_head.unwrap_or(NONE));
-        let t = object_type as usize;
+        let t = object_type;
         let d = usize::from(domain_id);
         let rows = &self.rows;
         self.all.insert(rows, index);
@@ -524,7 +532,7 @@ impl Projection {
         row: RowId,
         at_ms: TimeMs,
         process: u16,
-        kind: u8,
+        change: Change,
     ) -> Result<(), ProjectionError> {
         let prev = self.row(seq, row)?.last;
         let index = u32::try_from(self.transitions.len())
@@ -538,28 +546,28 @@ impl Projection {
             at_ms,
             prev,
             process,
-            kind,
+            change,
         });
         let info = &mut self.rows[row as usize];
         info.last = index;
-        let was_finished = prev != NONE && self.transitions[prev as usize].kind >= 1;
-        if kind >= 1 && !was_finished {
+        let was_finished = prev != NONE && self.transitions[prev as usize].change.is_end();
+        if change.is_end() && !was_finished {
             let span_ms = at_ms - info.created_ms;
-            let t = usize::from(info.object_type);
+            let t = info.object_type;
             self.max_span_ms[t] = self.max_span_ms[t].max(span_ms);
             match u16::try_from(span_ms.div_euclid(1000)) {
                 Ok(s) if span_ms >= 0 => {
                     info.end_after_s = s;
-                    info.end = if kind == 1 {
+                    info.end = if change == Change::Completed {
                         End::Complete
                     } else {
                         End::Failed
-                    } as u8;
+                    };
                 }
-                _ => info.end = End::Unknown as u8,
+                _ => info.end = End::Unknown,
             }
-        } else if info.end != End::Open as u8 {
-            info.end = End::Unknown as u8;
+        } else if info.end != End::Open {
+            info.end = End::Unknown;
         }
         Ok(())
     }
@@ -603,10 +611,10 @@ impl Projection {
             + self
                 .by_domain_type
                 .iter()
-                .flatten()
+                .flat_map(|g| g.0.iter())
                 .map(size)
                 .sum::<usize>()
-            + self.by_type.iter().map(size).sum::<usize>()
+            + self.by_type.0.iter().map(size).sum::<usize>()
             + size(&self.all);
         // A B-tree entry of (u64, u32) with its share of node overhead: about 24 bytes.
         let maps = (self.by_task.len() + self.by_path.len()) * 24
@@ -637,15 +645,10 @@ fn extend_frozen(
         if info.created_second_ms() >= frontier_ms {
             break;
         }
-        let complete = info.last != NONE && transitions[info.last as usize].kind == 1;
+        let complete =
+            info.last != NONE && transitions[info.last as usize].change == Change::Completed;
         group.complete.push(complete);
     }
-}
-
-/// Failure reason of a transition kind.
-fn reason_of(kind: u8) -> Option<FailReason> {
-    kind.checked_sub(2)
-        .and_then(|i| FailReason::ALL.get(usize::from(i)).copied())
 }
 
 #[cfg(test)]
@@ -662,8 +665,8 @@ mod tests {
             path_len: 0,
             domain: 0,
             end_after_s,
-            object_type: 0,
-            end: end as u8,
+            object_type: ObjectType::File,
+            end,
         };
         // Ended somewhere in [12_500, 13_499].
         let done = row(End::Complete, 2);
@@ -709,7 +712,7 @@ mod tests {
             })
             .expect("applies");
         }
-        assert_eq!(p.rows[0].end, End::Unknown as u8);
+        assert_eq!(p.rows[0].end, End::Unknown);
         assert_eq!(p.state(&p.rows[0], 6_000).0, Status::Complete);
         assert_eq!(p.state(&p.rows[0], 9_000).0, Status::Refreshing);
     }

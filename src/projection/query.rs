@@ -1,7 +1,7 @@
 //! Answering DescribeRefreshTasks and DescribeRefreshTaskById as of a time.
 
-use super::{End, Group, NONE, Projection, RowInfo, Transition, key, reason_of};
-use crate::api::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
+use super::filter::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
+use super::{Change, End, Group, NONE, Projection, RowInfo, Transition, key};
 use crate::event::{FailReason, ObjectType, Process, TaskId, TimeMs};
 
 /// A row's status as the API shows it.
@@ -77,10 +77,10 @@ impl Projection {
         while let Some(tr) = newest {
             if tr.at_ms <= at_ms {
                 let process = Process::from_basis_points(tr.process).unwrap_or(Process::ZERO);
-                return match (tr.kind, reason_of(tr.kind)) {
-                    (0, _) => (Status::Refreshing, process, None),
-                    (1, _) => (Status::Complete, Process::FULL, None),
-                    (_, reason) => (Status::Failed, process, reason),
+                return match tr.change {
+                    Change::Progressed => (Status::Refreshing, process, None),
+                    Change::Completed => (Status::Complete, Process::FULL, None),
+                    Change::Failed(reason) => (Status::Failed, process, Some(reason)),
                 };
             }
             newest = (tr.prev != NONE).then(|| self.transitions[tr.prev as usize]);
@@ -109,7 +109,7 @@ impl Projection {
                     object_path: self.path(info).to_owned(),
                     status,
                     process,
-                    object_type: ObjectType::ALL[usize::from(info.object_type)],
+                    object_type: info.object_type,
                     creation_ms: info.created_second_ms(),
                     reason,
                 }
@@ -147,7 +147,7 @@ impl Projection {
             && match q.object_type {
                 None => true,
                 Some(TypeFilter::Blocking) => false,
-                Some(TypeFilter::Is(t)) => t as u8 == info.object_type,
+                Some(TypeFilter::Is(t)) => t == info.object_type,
             }
             && q.status
                 .is_none_or(|s| self.matches_status(info, q.at_ms, s))
@@ -157,7 +157,7 @@ impl Projection {
     fn group(&self, q: &DescribeQuery) -> Option<&Group> {
         let t = match q.object_type {
             Some(TypeFilter::Blocking) => return None,
-            Some(TypeFilter::Is(t)) => Some(t as usize),
+            Some(TypeFilter::Is(t)) => Some(t),
             None => None,
         };
         let d = match &q.domain {
@@ -261,8 +261,8 @@ impl Projection {
     ) -> Page {
         // Status comes with an ObjectType, so the group holds one type; without one, any type.
         let max_span_ms = match q.object_type {
-            Some(TypeFilter::Is(t)) => self.max_span_ms[t as usize],
-            _ => self.max_span_ms.iter().copied().max().unwrap_or(0),
+            Some(TypeFilter::Is(t)) => self.max_span_ms[t],
+            _ => self.max_span_ms.0.iter().copied().max().unwrap_or(0),
         };
         let settled_before = q.at_ms.saturating_sub(max_span_ms);
         let settled = group

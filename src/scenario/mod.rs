@@ -905,6 +905,19 @@ impl Default for Limits {
     }
 }
 
+impl Quotas {
+    /// The daily quota a type draws on.
+    pub fn daily(&self, object_type: ObjectType) -> u32 {
+        match object_type {
+            ObjectType::File => self.url,
+            ObjectType::Directory => self.dir,
+            ObjectType::Regex => self.regex,
+            ObjectType::IgnoreParams => self.ignore_params,
+            ObjectType::Preload => self.preload,
+        }
+    }
+}
+
 impl Default for Quotas {
     /// Today's documented defaults; the day starts at 00:00 UTC+8.
     fn default() -> Quotas {

@@ -89,7 +89,7 @@ struct Clock {
 }
 
 fn clock(app: &App) -> Clock {
-    let projection = app.engine.projection();
+    let model = app.engine.model();
     let (mode, speed) = match app.config.clock {
         ClockMode::Manual => ("manual", None),
         ClockMode::Live { speed } => ("live", Some(speed)),
@@ -98,8 +98,8 @@ fn clock(app: &App) -> Clock {
         now: format_ms(app.engine.now_ms()),
         mode,
         speed,
-        log_end: projection.last_ms().map(format_ms),
-        events: projection.event_count(),
+        log_end: model.last_ms().map(format_ms),
+        events: model.event_count(),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The RPC endpoint on `/`: from an HTTP request to an API answer (SPEC §6,
-//! `ALIBABA-CDN-API.md` §1, §9–§14a).
+//! The RPC endpoint on `/`: decode, authenticate, dispatch. What an action answers is
+//! [`crate::api::answer`]'s; this layer only turns HTTP into a call and the answer into HTTP,
+//! and makes the writes an answer asks for.
 //!
 //! Checks run in a fixed order and the first failure answers: the request's encoding,
 //! `Format` (V1 only; V3 is always JSON), the action present and known, `Version`, the
@@ -15,21 +16,15 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::{App, Body, admin};
-use crate::api::{self, ApiError, Format, Params, encoding, signature::SignedRequest, write};
+use crate::api::signature::SignedRequest;
+use crate::api::{
+    self, Action, Answer, ApiError, ErrorKind, Format, Params, WriteRequest, encoding,
+};
 use crate::event::{TaskId, TimeMs};
 use crate::time::parse_rfc3339;
 
 /// The API version cdnsim speaks.
 pub const VERSION: &str = "2018-05-10";
-
-/// Actions cdnsim knows (the first two answer from the projection).
-pub const ACTIONS: [&str; 5] = [
-    "DescribeRefreshTasks",
-    "DescribeRefreshTaskById",
-    "RefreshObjectCaches",
-    "PushObjectCache",
-    "DescribeRefreshQuota",
-];
 
 /// The header that asks for an answer as of an earlier time.
 pub const REPLAY_TIME_HEADER: &str = "x-cdnsim-replay-time";
@@ -103,52 +98,31 @@ impl Decoded {
 }
 
 async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<Body>) {
-    let identity = app.identity();
     let now_ms = app.engine.now_ms();
     let early = |e: ApiError| {
-        let id = api::request_id_for(&identity, now_ms, "", &Params::default());
+        let state_id = app.engine.model().state_id();
+        let id = api::request_id_for(&state_id, now_ms, "", &Params::default());
         (
             "unknown",
             api_response(api::error_response(Format::Json, id, &e)),
         )
     };
     if req.uri().path() != "/" {
-        return early(ApiError::action_not_found());
+        return early(ErrorKind::InvalidActionNotFound.into());
     }
     if req.method() != Method::GET && req.method() != Method::POST {
-        return early(ApiError::unsupported_method());
+        return early(ErrorKind::UnsupportedHttpMethod.into());
     }
     let decoded = match decode(app, req).await {
         Ok(decoded) => decoded,
         Err(e) => return early(e),
     };
-    let params = Params(decoded.query.iter().chain(&decoded.form).cloned().collect());
-    // V1 names the action in the parameters; V3 only in a header, and always gets JSON.
-    let (action, v1) = match (params.get("Action"), decoded.header("x-acs-action")) {
-        (Some(action), _) => (action.to_owned(), true),
-        (None, Some(action)) => (action.to_owned(), false),
-        (None, None) => (String::new(), false),
-    };
-    let label = ACTIONS
-        .iter()
-        .find(|a| **a == action)
-        .copied()
-        .unwrap_or("unknown");
+    let (action, v1, params) = action_and_params(&decoded);
+    let label = Action::from_name(&action).map_or("unknown", Action::name);
     let default_format = if v1 { Format::Xml } else { Format::Json };
-    // V3 answers are always JSON: a `Format` parameter means nothing there.
-    let params = if v1 {
-        params
-    } else {
-        Params(
-            params
-                .0
-                .into_iter()
-                .filter(|(k, _)| k != "Format")
-                .collect(),
-        )
-    };
     let fail = |format: Format, e: ApiError| {
-        let request_id = api::request_id_for(&identity, now_ms, &action, &params);
+        let state_id = app.engine.model().state_id();
+        let request_id = api::request_id_for(&state_id, now_ms, &action, &params);
         (
             label,
             api_response(api::error_response(format, request_id, &e)),
@@ -158,19 +132,51 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         Ok(format) => format,
         Err(e) => return fail(default_format, e),
     };
-    match check(app, &decoded, &params, &action, v1, now_ms) {
-        Ok(replay_ms) => {
-            let request = Asked {
-                action: &action,
-                params: &params,
-                at_ms: replay_ms.unwrap_or(now_ms),
-                replayed: replay_ms.is_some(),
-                format,
-            };
-            (label, answer(app, &request, &identity).await)
+    let replay_ms = match check(app, &decoded, &params, &action, v1, now_ms) {
+        Ok(replay_ms) => replay_ms,
+        Err(e) => return fail(format, e),
+    };
+    let call = api::Call {
+        action: &action,
+        params: &params,
+        at_ms: replay_ms.unwrap_or(now_ms),
+        replayed: replay_ms.is_some(),
+        writable: !app.engine.read_only(),
+        default_format,
+    };
+    // One view of the state for the RequestId and the body.
+    let answer = api::answer(&app.engine.model(), &call);
+    let response = match answer {
+        Answer::Done(response) => response,
+        Answer::Write(pending) => {
+            let result = write(app, &pending.request).await;
+            pending.done(result)
         }
-        Err(e) => fail(format, e),
+    };
+    (label, api_response(response))
+}
+
+/// The action a request names and its parameters (query ∪ form). V1 names the action in
+/// the parameters; V3 only in a header, and always gets JSON (a `Format` parameter means
+/// nothing there and is dropped).
+fn action_and_params(decoded: &Decoded) -> (String, bool, Params) {
+    let params = Params(decoded.query.iter().chain(&decoded.form).cloned().collect());
+    let (action, v1) = match (params.get("Action"), decoded.header("x-acs-action")) {
+        (Some(action), _) => (action.to_owned(), true),
+        (None, Some(action)) => (action.to_owned(), false),
+        (None, None) => (String::new(), false),
+    };
+    if v1 {
+        return (action, v1, params);
     }
+    let params = Params(
+        params
+            .0
+            .into_iter()
+            .filter(|(k, _)| k != "Format")
+            .collect(),
+    );
+    (action, v1, params)
 }
 
 /// Every check between a decoded request and its action; gives the time the request asks
@@ -186,8 +192,8 @@ fn check(
     if action.is_empty() {
         return Err(ApiError::missing("MissingAction", "Action"));
     }
-    if !ACTIONS.contains(&action) {
-        return Err(ApiError::action_not_found());
+    if Action::from_name(action).is_none() {
+        return Err(ErrorKind::InvalidActionNotFound.into());
     }
     let version = if v1 {
         params.get("Version")
@@ -195,7 +201,7 @@ fn check(
         decoded.header("x-acs-version")
     };
     if version.is_some_and(|v| v != VERSION) {
-        return Err(ApiError::bad_version());
+        return Err(ErrorKind::InvalidVersion.into());
     }
     if let Some(verifier) = &app.verifier {
         let request = SignedRequest {
@@ -223,87 +229,10 @@ fn check(
     }
 }
 
-/// A checked request.
-struct Asked<'a> {
-    action: &'a str,
-    params: &'a Params,
-    /// The replay time (the clock, unless the request asked for an earlier time).
-    at_ms: TimeMs,
-    /// The request named its time with `x-cdnsim-replay-time`.
-    replayed: bool,
-    format: Format,
-}
-
-async fn answer(app: &Arc<App>, asked: &Asked<'_>, identity: &[u8]) -> Response<Body> {
-    let Asked {
-        action,
-        params,
-        at_ms,
-        format,
-        ..
-    } = *asked;
-    let request_id = api::request_id_for(identity, at_ms, action, params);
-    let ok = |body: String, request_id: String| {
-        api_response(api::Response {
-            status: 200,
-            format,
-            request_id,
-            body,
-        })
-    };
-    let fail =
-        |e: ApiError, request_id: String| api_response(api::error_response(format, request_id, &e));
-    match action {
-        "RefreshObjectCaches" | "PushObjectCache" => {
-            if app.engine.read_only() {
-                return fail(ApiError::read_only(action), request_id);
-            }
-            if asked.replayed {
-                return fail(
-                    ApiError::bad_replay_time(
-                        "applies to reading actions only; writes happen at the clock",
-                    ),
-                    request_id,
-                );
-            }
-            let preload = action == "PushObjectCache";
-            match write(app, params, preload).await {
-                Ok(task_ids) => ok(
-                    write::submitted(format, &request_id, preload, &task_ids),
-                    request_id,
-                ),
-                Err(e) => fail(e, request_id),
-            }
-        }
-        "DescribeRefreshQuota" => {
-            let view = app.engine.quota_view(at_ms);
-            ok(write::quota(format, &request_id, &view), request_id)
-        }
-        _ => {
-            let projection = app.engine.projection();
-            api_response(api::answer(
-                &projection,
-                app.engine.limits(),
-                action,
-                params,
-                at_ms,
-                format,
-                identity,
-            ))
-        }
-    }
-}
-
-/// Checks a write, makes it (on a blocking thread) and waits until it is durable.
-async fn write(app: &Arc<App>, params: &Params, preload: bool) -> Result<Vec<TaskId>, ApiError> {
-    let engine = &app.engine;
-    let owned = |d: &str| engine.domain_index(d);
-    let request = if preload {
-        write::WriteRequest::preload(params, engine.limits(), owned)?
-    } else {
-        write::WriteRequest::refresh(params, engine.limits(), owned)?
-    };
+/// Makes a checked write (on a blocking thread) and waits until it is durable.
+async fn write(app: &Arc<App>, request: &WriteRequest) -> Result<Vec<TaskId>, ApiError> {
     let engine = Arc::clone(&app.engine);
+    let request = request.clone();
     let (task_ids, end_seq) = tokio::task::spawn_blocking(move || engine.write(&request))
         .await
         .map_err(|e| ApiError::unavailable(&e.to_string()))??;
@@ -326,14 +255,14 @@ async fn decode(app: &App, req: Request<Incoming>) -> Result<Decoded, ApiError> 
     let collected =
         tokio::time::timeout(app.config.body_timeout, Limited::new(body, max).collect()).await;
     let body = match collected {
-        Err(_elapsed) => return Err(ApiError::body_timeout()),
+        Err(_elapsed) => return Err(ApiError::from(ErrorKind::RequestTimeout)),
         Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
             return Err(ApiError::body_too_large(max));
         }
-        Ok(Err(_)) => return Err(ApiError::body_timeout()),
+        Ok(Err(_)) => return Err(ApiError::from(ErrorKind::RequestTimeout)),
         Ok(Ok(collected)) => collected.to_bytes(),
     };
     let query = encoding::parse_pairs(parts.uri.query().unwrap_or(""))?;

@@ -111,7 +111,8 @@ impl Metrics {
         for (name, kind, help, value) in gauges {
             metric(name, kind, help, &[format!(" {value}")]);
         }
-        let projection = engine.projection();
+        let model = engine.model();
+        let projection = model.projection();
         metric(
             "cdnsim_events_applied_total",
             "counter",

@@ -1,8 +1,9 @@
 //! `cdnsim serve`: the CDN API and the admin endpoints over HTTP/1.1 (hyper on tokio),
 //! answering as of the server's clock (SPEC §6).
 //!
-//! Layout: [`engine`] holds the state (projection, clock, simulator and log writer);
-//! [`http`] turns requests on `/` into API answers; [`admin`] serves `/_cdnsim/`;
+//! Layout: [`engine`] holds the state (read model, clock, simulator and log writer);
+//! [`http`] decodes and authenticates requests on `/` and hands them to [`crate::api::answer`];
+//! [`admin`] serves `/_cdnsim/`;
 //! [`metrics`] counts. This module binds, accepts (at most `connections_max` at once: a
 //! semaphore permit per connection, so a flood waits in the kernel's backlog instead of
 //! exhausting memory), runs the live clock, and shuts down gracefully: stop accepting, let
@@ -14,7 +15,6 @@
 pub mod admin;
 pub mod engine;
 pub mod http;
-pub mod ledger;
 pub mod metrics;
 
 use std::future::Future;
@@ -156,15 +156,6 @@ pub struct App {
 
 /// `/_cdnsim/events` streams open at once; more get 503.
 pub const EVENT_STREAMS_MAX: usize = 8;
-
-impl App {
-    /// What names the state being queried, for RequestIds: the log's scenario fingerprint,
-    /// seed and length (as `cdnsim query` derives it).
-    pub fn identity(&self) -> Vec<u8> {
-        let events = self.engine.projection().event_count();
-        crate::api::identity(self.engine.header(), events)
-    }
-}
 
 /// A bound server, not yet serving.
 pub struct Server {

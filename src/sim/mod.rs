@@ -10,10 +10,11 @@
 //! scenario and seed give the same events, in the same order, every time. Memory holds the
 //! queue (in-flight rows and one pending arrival per workload), never the history.
 
-mod record;
 pub mod rng;
 
-pub use record::{BATCH_EVENTS, simulate_to_log};
+/// Events per batch a driver asks [`Simulator::advance_to`] for: small enough that readers
+/// wait little for one batch's fold, large enough to amortise the hand-over.
+pub const BATCH_EVENTS: usize = 8_192;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -153,7 +154,7 @@ enum Plan {
 }
 
 /// A submission: rows of one domain and type.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submission {
     /// Domain index in the scenario.
     pub domain: usize,

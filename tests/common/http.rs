@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cdnsim::drive::simulate_to_log;
 use cdnsim::scenario::Scenario;
 use cdnsim::server::{Config, ServeError, Server, Source};
-use cdnsim::sim::simulate_to_log;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{HeaderMap, Request, StatusCode};

@@ -2,7 +2,7 @@
 //! "used today" can be answered as of any replay time. Rebuilt from the log's `Created`
 //! events with source = api; one entry per (type, millisecond) with a running total.
 
-use crate::event::{EventRef, ObjectType, RecordRef, Source, TimeMs};
+use crate::event::{EventRef, ObjectType, PerType, RecordRef, Source, TimeMs};
 
 const DAY_MS: TimeMs = 86_400_000;
 
@@ -16,13 +16,13 @@ pub fn day_start_ms(at_ms: TimeMs, offset_s: i32) -> TimeMs {
 /// API rows per type: `(time, rows submitted up to and including it)`, time-ordered.
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
-    by_type: [Vec<(TimeMs, u64)>; 5],
+    by_type: PerType<Vec<(TimeMs, u64)>>,
 }
 
 impl Ledger {
     /// Counts `rows` API rows of `object_type` at `at_ms` (times must not decrease).
-    pub fn add(&mut self, object_type: ObjectType, at_ms: TimeMs, rows: u64) {
-        let entries = &mut self.by_type[object_type as usize];
+    fn add(&mut self, object_type: ObjectType, at_ms: TimeMs, rows: u64) {
+        let entries = &mut self.by_type[object_type];
         match entries.last_mut() {
             Some((at, total)) if *at == at_ms => *total += rows,
             last => {
@@ -32,8 +32,8 @@ impl Ledger {
         }
     }
 
-    /// Counts a log record if it creates an API row.
-    pub fn note(&mut self, record: &RecordRef<'_>) {
+    /// Counts a log record if it creates an API row (the only way rows get in).
+    pub fn apply(&mut self, record: &RecordRef<'_>) {
         if let EventRef::Created {
             object_type,
             source: Source::Api,
@@ -46,7 +46,7 @@ impl Ledger {
 
     /// API rows of `object_type` created in `from_ms..=to_ms`.
     pub fn used(&self, object_type: ObjectType, from_ms: TimeMs, to_ms: TimeMs) -> u64 {
-        let entries = &self.by_type[object_type as usize];
+        let entries = &self.by_type[object_type];
         let upto = |t: TimeMs| {
             let n = entries.partition_point(|(at, _)| *at <= t);
             n.checked_sub(1).map_or(0, |i| entries[i].1)

@@ -1,0 +1,154 @@
+//! Group commit: a write is answered only once an fsync covers its records; concurrent
+//! writes share one fsync.
+
+use std::fs::File;
+use std::sync::{Arc, Mutex};
+
+use super::write::unavailable;
+use super::{Engine, EngineError};
+use crate::api::ApiError;
+use crate::locks;
+
+/// How writes become durable before they are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Concurrent writes share one fsync (the default).
+    Group,
+    /// Each write fsyncs on its own, holding the writer (the baseline of the write bench).
+    PerWrite,
+}
+
+/// What is known durable, and whether a sync is running.
+#[derive(Debug, Default)]
+struct Durable {
+    /// Records known durable: seq below this.
+    synced: u64,
+    /// A sync is running.
+    syncing: bool,
+    /// A sync failed: the log's state on disk is unknown.
+    failed: bool,
+}
+
+/// The group-commit state of an engine.
+#[derive(Debug)]
+pub(super) struct GroupCommit {
+    mode: Commit,
+    durable: Mutex<Durable>,
+    /// Sent after every sync (success or failure), to wake the waiting writes.
+    changed: tokio::sync::watch::Sender<u64>,
+    /// A handle on the log for fsyncs that do not hold the writer.
+    sync_file: Option<File>,
+}
+
+impl GroupCommit {
+    /// Group commit in `mode`, fsyncing `sync_file`, with records below `synced` durable.
+    pub(super) fn new(mode: Commit, sync_file: Option<File>, synced: u64) -> GroupCommit {
+        GroupCommit {
+            mode,
+            durable: Mutex::new(Durable {
+                synced,
+                ..Durable::default()
+            }),
+            changed: tokio::sync::watch::Sender::new(0),
+            sync_file,
+        }
+    }
+
+    /// Each write syncs on its own.
+    pub(super) fn is_per_write(&self) -> bool {
+        self.mode == Commit::PerWrite
+    }
+
+    /// Marks the log failed and wakes every waiter.
+    fn fail(&self) {
+        let mut d = locks::lock(&self.durable);
+        d.syncing = false;
+        d.failed = true;
+        drop(d);
+        self.changed.send_modify(|_| {});
+    }
+}
+
+impl Engine {
+    /// Waits until every record below `end_seq` is on disk. Group commit: the first waiter
+    /// to find no sync running runs one on a blocking thread — flush under the writer's lock,
+    /// fsync without it — and every write appended before it rides along; the others wait
+    /// (asynchronously) for it to finish.
+    pub async fn durable(self: &Arc<Self>, end_seq: u64) -> Result<(), ApiError> {
+        if self.commit.is_per_write() {
+            return Ok(()); // `write` synced already
+        }
+        loop {
+            // Subscribe before looking, so that a sync finishing in between still wakes us.
+            let mut changed = self.commit.changed.subscribe();
+            let lead = {
+                let mut d = locks::lock(&self.commit.durable);
+                if d.synced >= end_seq {
+                    return Ok(());
+                }
+                if d.failed {
+                    return Err(unavailable(EngineError::Stopped));
+                }
+                let lead = !d.syncing;
+                d.syncing = true;
+                lead
+            };
+            if !lead {
+                let _ = changed.changed().await;
+                continue;
+            }
+            // The sync and its bookkeeping run to the end on their own thread, even if this
+            // request is dropped (its client went away) while waiting: the others depend on it.
+            let engine = Arc::clone(self);
+            let synced = match tokio::task::spawn_blocking(move || engine.sync_and_publish()).await
+            {
+                Ok(synced) => synced,
+                // Never ran (the runtime is shutting down): nobody else will clear the flag.
+                Err(e) => {
+                    self.commit.fail();
+                    self.stop();
+                    Err(EngineError::Join(e.to_string()))
+                }
+            };
+            synced.map_err(unavailable)?;
+        }
+    }
+
+    /// One group-commit sync, then the new durable point published to the waiters.
+    fn sync_and_publish(&self) -> Result<u64, EngineError> {
+        let synced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.sync_once()))
+            .unwrap_or_else(|_| Err(EngineError::Join("the sync panicked".into())));
+        let mut d = locks::lock(&self.commit.durable);
+        d.syncing = false;
+        match &synced {
+            Ok(upto) => d.synced = d.synced.max(*upto),
+            Err(_) => {
+                d.failed = true;
+                self.stop();
+            }
+        }
+        let synced_now = d.synced;
+        drop(d);
+        self.commit.changed.send_replace(synced_now);
+        synced
+    }
+
+    /// One group-commit sync: flush, note how far, fsync without holding the writer.
+    fn sync_once(&self) -> Result<u64, EngineError> {
+        let Some(producer) = &self.producer else {
+            return Ok(0);
+        };
+        let upto = {
+            let mut p = locks::lock(producer);
+            p.writer.flush()?;
+            p.writer.next_seq()
+        };
+        if let Some(file) = &self.commit.sync_file {
+            file.sync_data().map_err(|e| EngineError::Io {
+                path: self.log_path.clone(),
+                source: e,
+            })?;
+        }
+        Ok(upto)
+    }
+}

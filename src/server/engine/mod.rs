@@ -1,0 +1,346 @@
+//! The server's state: the read model, the clock, and — when serving a scenario — the
+//! simulator and the log writer that produce events as the clock moves.
+//!
+//! Time only moves forward, and only through [`Engine::advance_to`] / [`Engine::step`]
+//! (`clock.rs`): the driver runs the simulator up to the new time, appends the events to the
+//! log, applies them to the read model in batches (so readers wait at most one batch for the
+//! write lock), and only then publishes the new time. A request reads the clock once and asks
+//! the model "as of" that time, so it never sees half of an advance. Writes are decided, logged
+//! and applied in `write.rs`, and made durable by group commit in `commit.rs`; the data
+//! directory (its lock, `--fresh`) is `datadir.rs`. Blocking work (disk, simulation) is for
+//! blocking threads; the HTTP layer calls in through `spawn_blocking`.
+//!
+//! std locks, not tokio's: no lock is held across an `.await`, and the critical sections are
+//! short (a query is microseconds; a batch is one `BATCH_EVENTS` fold).
+
+mod clock;
+mod commit;
+mod datadir;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+
+pub use clock::Step;
+pub use commit::Commit;
+pub use datadir::LOG_FILE;
+
+use crate::drive::resume::{ResumeError, resume};
+use crate::drive::{self, DriveError, Sink};
+use crate::event::{Event, TimeMs};
+use crate::locks;
+use crate::log::{Header, LogError, LogWriter};
+use crate::model::{Account, Origin, ReadModel};
+use crate::projection::ProjectionError;
+use crate::scenario::Scenario;
+use crate::sim::{BATCH_EVENTS, Simulator};
+use commit::GroupCommit;
+use datadir::DataDir;
+
+/// Why the engine cannot start or go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Reading or writing the log.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// Folding the log.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// A data directory could not be prepared.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The data directory's log belongs to another scenario or seed.
+    #[error(
+        "{path} was written by another scenario or seed (its fingerprint {found}, seed {found_seed}; \
+         this scenario's {expected}, seed {expected_seed}); start with --fresh to move it aside, \
+         or choose another --data-dir"
+    )]
+    OtherScenario {
+        /// The log.
+        path: PathBuf,
+        /// The log's fingerprint (hex).
+        found: String,
+        /// The log's seed.
+        found_seed: u64,
+        /// The scenario's fingerprint (hex).
+        expected: String,
+        /// The scenario's seed.
+        expected_seed: u64,
+    },
+    /// Re-running the scenario does not reproduce the log.
+    #[error(transparent)]
+    Diverged(ResumeError),
+    /// A previous advance failed; the writer refuses further writes.
+    #[error("the log writer stopped after an earlier error; restart the server")]
+    Stopped,
+    /// A manual clock asked to go back.
+    #[error("the clock only moves forward")]
+    Backwards {
+        /// The clock.
+        now_ms: TimeMs,
+        /// The time asked for.
+        to_ms: TimeMs,
+    },
+    /// A blocking task failed.
+    #[error("internal error: {0}")]
+    Join(String),
+    /// Another process serves this data directory.
+    #[error("{path} is locked: another cdnsim serves this data directory")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+}
+
+impl From<DriveError> for EngineError {
+    fn from(e: DriveError) -> EngineError {
+        match e {
+            DriveError::Log(e) => EngineError::Log(e),
+            DriveError::Projection(e) => EngineError::Projection(e),
+        }
+    }
+}
+
+impl From<ResumeError> for EngineError {
+    fn from(e: ResumeError) -> EngineError {
+        match e {
+            ResumeError::Drive(e) => e.into(),
+            diverged => EngineError::Diverged(diverged),
+        }
+    }
+}
+
+/// The simulator and the writer of a served scenario.
+struct Producer {
+    sim: Simulator,
+    writer: LogWriter,
+    batch: Vec<(TimeMs, Event)>,
+    failed: bool,
+}
+
+/// The server's state. See the module docs.
+pub struct Engine {
+    model: RwLock<ReadModel>,
+    /// The clock: every event at or before it is applied.
+    now_ms: AtomicI64,
+    /// Records of the log file a reader may read (all of them when serving a finished log).
+    visible_events: AtomicU64,
+    /// A write or an advance failed: the log takes nothing more (health reports it).
+    stopped: AtomicBool,
+    /// The simulator and the log writer; `None` when serving a finished log.
+    producer: Option<Mutex<Producer>>,
+    commit: GroupCommit,
+    log_path: PathBuf,
+    header: Header,
+    /// Held for the engine's life: one server per data directory.
+    _data_dir: Option<DataDir>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("log_path", &self.log_path)
+            .field("now_ms", &self.now_ms())
+            .field("read_only", &self.read_only())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Serves a finished log read-only, the clock at `at_ms` (default: its last event).
+    pub fn open_log(path: &Path, at_ms: Option<TimeMs>) -> Result<Engine, EngineError> {
+        let header = *crate::log::Records::open(path)?.header();
+        let model = drive::load(path, Account::default())?;
+        let now_ms = at_ms.or(model.last_ms()).unwrap_or(0);
+        Ok(Engine {
+            model: RwLock::new(model),
+            now_ms: AtomicI64::new(now_ms),
+            visible_events: AtomicU64::new(u64::MAX),
+            stopped: AtomicBool::new(false),
+            producer: None,
+            commit: GroupCommit::new(Commit::Group, None, 0),
+            log_path: path.to_owned(),
+            header,
+            _data_dir: None,
+        })
+    }
+
+    /// Serves `scenario` live from `data_dir`: a new log, or the one already there (which
+    /// re-running the scenario must reproduce). `fresh` moves an existing log aside first.
+    /// The clock starts at `at_ms` (default: the scenario's start), or at the log's end if
+    /// that is later.
+    pub fn open_scenario(
+        scenario: Scenario,
+        data_dir: &Path,
+        at_ms: Option<TimeMs>,
+        fresh: bool,
+        commit: Commit,
+    ) -> Result<Engine, EngineError> {
+        let dir = DataDir::open(data_dir, fresh)?;
+        let log_path = dir.log_path.clone();
+        let header = Header::new(scenario.fingerprint(), scenario.seed);
+        let start_ms = scenario.start_ms;
+        let origin = Origin {
+            fingerprint: header.scenario_fingerprint,
+            seed: header.seed,
+        };
+        let mut model = ReadModel::new(origin, Account::of(&scenario));
+        let mut sim = Simulator::new(scenario);
+        let writer = if log_path.exists() {
+            reopen(&log_path, &header, &mut sim, &mut model)?
+        } else {
+            LogWriter::create(&log_path, header)?
+        };
+        // Never before the scenario's start (the simulator is there already) nor before the
+        // log's last event.
+        let now_ms = at_ms
+            .unwrap_or(start_ms)
+            .max(start_ms)
+            .max(model.last_ms().unwrap_or(TimeMs::MIN));
+        let sync_file = writer.sync_handle()?;
+        let engine = Engine {
+            model: RwLock::new(model),
+            now_ms: AtomicI64::new(TimeMs::MIN),
+            visible_events: AtomicU64::new(writer.next_seq()),
+            stopped: AtomicBool::new(false),
+            commit: GroupCommit::new(commit, Some(sync_file), writer.next_seq()),
+            producer: Some(Mutex::new(Producer {
+                sim,
+                writer,
+                batch: Vec::with_capacity(BATCH_EVENTS + 1_024),
+                failed: false,
+            })),
+            log_path,
+            header,
+            _data_dir: Some(dir),
+        };
+        engine.advance_to(now_ms)?;
+        Ok(engine)
+    }
+
+    /// The clock.
+    pub fn now_ms(&self) -> TimeMs {
+        self.now_ms.load(Ordering::Acquire)
+    }
+
+    /// True once a write, an fsync or an advance failed: the log takes nothing more until a
+    /// restart.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Stops the log: nothing more is written until a restart.
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// True when serving a finished log (write actions are refused).
+    pub fn read_only(&self) -> bool {
+        self.producer.is_none()
+    }
+
+    /// The log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// The log's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Records of the log file that readers may read: seq below this.
+    pub fn visible_events(&self) -> u64 {
+        self.visible_events.load(Ordering::Acquire)
+    }
+
+    /// The read model, for reading: one consistent state for as long as the guard is held
+    /// (never across an `.await`).
+    pub fn model(&self) -> RwLockReadGuard<'_, ReadModel> {
+        // A panic while folding leaves a model that is only missing events after the
+        // published clock; answers as of the clock are still right.
+        locks::read(&self.model)
+    }
+
+    /// The writer, or `None` when serving a finished log. A panic while it was held left the
+    /// simulator and the log half-way, so the engine stops.
+    fn producer(&self) -> Option<MutexGuard<'_, Producer>> {
+        let producer = self.producer.as_ref()?;
+        let (mut p, poisoned) = locks::was_poisoned(producer);
+        if poisoned {
+            p.failed = true;
+            self.stop();
+        }
+        Some(p)
+    }
+
+    /// Runs the simulator up to `to_ms`, logging and applying every event due by then.
+    fn produce(&self, p: &mut Producer, to_ms: TimeMs) -> Result<(), EngineError> {
+        let Producer {
+            sim, writer, batch, ..
+        } = p;
+        let mut sink = Live {
+            engine: self,
+            writer,
+        };
+        drive::run_to(sim, batch, to_ms, &mut sink)
+    }
+
+    /// Flushes and syncs the log (at shutdown).
+    pub fn sync(&self) -> Result<(), EngineError> {
+        if let Some(producer) = &self.producer {
+            locks::lock(producer).writer.sync()?;
+        }
+        Ok(())
+    }
+}
+
+/// The server's sink: append and hand to the OS, then fold under the model's write lock
+/// (one hold per batch: readers wait at most one batch), then let log readers see them.
+struct Live<'a> {
+    engine: &'a Engine,
+    writer: &'a mut LogWriter,
+}
+
+impl Sink for Live<'_> {
+    type Error = EngineError;
+
+    fn take(&mut self, events: &mut Vec<(TimeMs, Event)>) -> Result<(), EngineError> {
+        let first_seq = drive::append(self.writer, events)?;
+        drive::apply(&mut locks::write(&self.engine.model), first_seq, events)?;
+        self.engine
+            .visible_events
+            .fetch_max(self.writer.next_seq(), Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+/// Reopens an existing log for appending (cutting a torn tail, with a warning naming the
+/// offset), checks it belongs to this scenario, and resumes it into `model`.
+fn reopen(
+    log_path: &Path,
+    header: &Header,
+    sim: &mut Simulator,
+    model: &mut ReadModel,
+) -> Result<LogWriter, EngineError> {
+    let (mut writer, _recovery) = LogWriter::open_append(log_path)?;
+    let found = *writer.header();
+    if found.scenario_fingerprint != header.scenario_fingerprint || found.seed != header.seed {
+        return Err(EngineError::OtherScenario {
+            path: log_path.to_owned(),
+            found: found.fingerprint_hex(),
+            found_seed: found.seed,
+            expected: header.fingerprint_hex(),
+            expected_seed: header.seed,
+        });
+    }
+    resume(log_path, sim, model, &mut writer)?;
+    Ok(writer)
+}
