@@ -201,10 +201,7 @@ impl Verifier {
     }
 
     fn remember(&self, key: String, wall_ms: i64) -> Result<(), ApiError> {
-        let mut nonces = match self.nonces.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut nonces = crate::locks::lock(&self.nonces);
         while let Some((at, _)) = nonces.order.front() {
             // A timestamp may be up to SKEW_MS_MAX ahead, so a nonce must be remembered for
             // twice that: until no request carrying it can pass the timestamp check.
@@ -449,6 +446,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table: one row per failure, read top to bottom
     fn v1_failures_have_the_gateway_codes() {
         let verifier = Verifier::new([key()]);
         let with = |name: &str, value: Option<&str>| {
@@ -565,6 +563,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // the reference's vector, step by step, kept whole
     fn v3_test_vector() {
         let query = pairs(&[
             ("DomainName", "example.com"),

@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use crate::event::{FailReason, ObjectType, TimeMs};
+use crate::event::{FailReason, ObjectType, PerType, TimeMs};
 use crate::objpath;
 pub use values::reason_key;
 
@@ -318,162 +318,22 @@ impl Scenario {
         if duration_ms <= 0 {
             return Err(ctx.at(raw.duration.span(), "duration", "must be longer than 0"));
         }
-        let end_ms = start_ms + duration_ms;
+        let span = (start_ms, start_ms + duration_ms);
         let domains = check_domains(ctx, &raw.domains)?;
-        let find_domain = |name: &Spanned<String>, key: &str| {
-            domains
-                .iter()
-                .position(|d| d.name == name.get_ref().to_ascii_lowercase())
-                .ok_or_else(|| {
-                    let known: Vec<&str> = domains.iter().map(|d| d.name.as_str()).collect();
-                    let message = format!(
-                        "unknown domain {:?}; the scenario's domains are {known:?}",
-                        name.get_ref()
-                    );
-                    ctx.at(name.span(), key, &message)
-                })
-        };
         let limits = check_limits(ctx, raw.limits)?;
-        let mut workloads = Vec::with_capacity(raw.workloads.len());
+        let mut workloads: Vec<Workload> = Vec::with_capacity(raw.workloads.len());
         for (i, w) in raw.workloads.into_iter().enumerate() {
-            let key = |field: &str| format!("workload[{i}].{field}");
-            if workloads
-                .iter()
-                .any(|o: &Workload| o.name == *w.name.get_ref())
-            {
-                return Err(ctx.at(w.name.span(), &key("name"), "duplicate workload name"));
-            }
-            let arrival = match w.arrival.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
-                None | Some(("poisson", _)) => Arrival::Poisson,
-                Some(("uniform", _)) => Arrival::Uniform,
-                Some((other, span)) => {
-                    let message = format!("unknown arrival {other:?}; expected poisson or uniform");
-                    return Err(ctx.at(span, &key("arrival"), &message));
-                }
-            };
-            let workload_domains = match &w.domains {
-                None => (0..domains.len()).collect(),
-                Some(names) => {
-                    let mut out = Vec::new();
-                    for (j, name) in names.iter().enumerate() {
-                        out.push(find_domain(name, &key(&format!("domains[{j}]")))?);
-                    }
-                    out
-                }
-            };
-            if !workload_domains.iter().any(|&d| domains[d].weight > 0.0) {
-                let span = w.name.span();
-                return Err(ctx.at(span, &key("domains"), "no domain with a weight above 0"));
-            }
-            let mix = check_mix(ctx, w.mix.as_ref(), &key("mix"))?;
-            let (urls_min, urls_max) = match &w.urls_per_submission {
-                None => (1, 1),
-                Some(count) => check_count(ctx, count, &key("urls_per_submission"))?,
-            };
-            let paths = w.paths.as_ref();
-            let path_count = match paths.and_then(|p| p.count.as_ref()) {
-                None => 10_000,
-                Some(c) if (1..=1_000_000).contains(c.get_ref()) => *c.get_ref(),
-                Some(c) => {
-                    let message = "must be between 1 and 1000000";
-                    return Err(ctx.at(c.span(), &key("paths.count"), message));
-                }
-            };
-            let path_prefix = match paths.and_then(|p| p.prefix.as_ref()) {
-                None => "/static".to_owned(),
-                Some(p) => check_prefix(ctx, p, &key("paths.prefix"))?,
-            };
-            let zipf_exponent = paths.and_then(|p| p.zipf_exponent).map_or(1.0, |z| z.0);
-            if w.rate_per_hour.0 > MAX_RATE_PER_HOUR {
-                let message = format!("at most {MAX_RATE_PER_HOUR} submissions per hour");
-                return Err(ctx.at(w.name.span(), &key("rate_per_hour"), &message));
-            }
-            let w_start = w.start.as_ref().map_or(start_ms, |s| s.get_ref().0);
-            let w_end = w.end.as_ref().map_or(end_ms, |s| s.get_ref().0);
-            let inside = "must be inside the scenario (start .. start + duration)";
-            if let Some(s) = &w.start
-                && !(start_ms..end_ms).contains(&w_start)
-            {
-                return Err(ctx.at(s.span(), &key("start"), inside));
-            }
-            if let Some(end) = &w.end {
-                if !(start_ms..=end_ms).contains(&w_end) {
-                    return Err(ctx.at(end.span(), &key("end"), inside));
-                }
-                if w_end <= w_start {
-                    return Err(ctx.at(end.span(), &key("end"), "must be later than the start"));
-                }
-            }
-            workloads.push(Workload {
-                name: w.name.into_inner(),
-                arrival,
-                rate_per_hour: w.rate_per_hour.0,
-                domains: workload_domains,
-                mix,
-                urls_min,
-                urls_max,
-                path_count,
-                zipf_exponent,
-                path_prefix,
-                start_ms: w_start,
-                end_ms: w_end,
-            });
+            workloads.push(check_workload(ctx, i, w, &domains, &workloads, span)?);
         }
         let lifecycle = check_lifecycle(ctx, raw.lifecycle)?;
         let failures = check_failures(ctx, raw.failures)?;
         let mut incidents = Vec::with_capacity(raw.incidents.len());
         for (i, inc) in raw.incidents.into_iter().enumerate() {
-            let domain = find_domain(&inc.domain, &format!("incident[{i}].domain"))?;
-            let end = inc.end.get_ref().0;
-            if end <= inc.start.0 {
-                let key = format!("incident[{i}].end");
-                return Err(ctx.at(inc.end.span(), &key, "must be later than start"));
-            }
-            incidents.push(Incident {
-                domain,
-                start_ms: inc.start.0,
-                end_ms: end,
-                failure_rate: inc.failure_rate.0,
-                reason: inc.reason.map_or(FailReason::OriginTimeout, |r| r.0),
-            });
+            incidents.push(check_incident(ctx, i, inc, &domains)?);
         }
         let mut scripts = Vec::with_capacity(raw.scripts.len());
         for (i, s) in raw.scripts.into_iter().enumerate() {
-            let key = |field: &str| format!("script[{i}].{field}");
-            let domain = find_domain(&s.domain, &key("domain"))?;
-            let at_ms = s.at.get_ref().0;
-            if !(start_ms..=end_ms).contains(&at_ms) {
-                let message = "must be inside the scenario (start .. start + duration)";
-                return Err(ctx.at(s.at.span(), &key("at"), message));
-            }
-            let object_type = s.object_type.map_or(ObjectType::File, |t| t.0);
-            let paths = check_script_paths(ctx, &s, &domains[domain], object_type, &limits, i)?;
-            let outcome = match (s.outcome.as_ref().map(|o| o.get_ref().as_str()), &s.reason) {
-                (None | Some("complete"), None) => Forced::Complete,
-                (Some("failed"), Some(reason)) => Forced::Failed(reason.get_ref().0),
-                (Some("failed"), None) => {
-                    let span = s.outcome.as_ref().map_or(s.at.span(), |o| o.span());
-                    return Err(ctx.at(span, &key("reason"), "required when outcome = \"failed\""));
-                }
-                (None | Some("complete"), Some(reason)) => {
-                    let message = "only allowed with outcome = \"failed\"";
-                    return Err(ctx.at(reason.span(), &key("reason"), message));
-                }
-                (Some(other), _) => {
-                    let span = s.outcome.as_ref().map_or(s.at.span(), |o| o.span());
-                    let message = format!("unknown outcome {other:?}; expected complete or failed");
-                    return Err(ctx.at(span, &key("outcome"), &message));
-                }
-            };
-            scripts.push(Script {
-                at_ms,
-                domain,
-                object_type,
-                paths,
-                outcome,
-                queue_delay_ms: s.queue_delay.map(|m| m.0),
-                processing_ms: s.processing.map(|m| m.0),
-            });
+            scripts.push(check_script(ctx, i, &s, &domains, &limits, span)?);
         }
         // Scripts run in time order; equal times keep file order.
         scripts.sort_by_key(|s| s.at_ms);
@@ -491,6 +351,219 @@ impl Scenario {
             limits,
             quotas: check_quotas(ctx, raw.quotas)?,
         })
+    }
+}
+
+/// The index of a scenario domain named by `name` (any case).
+fn find_domain(
+    ctx: &Ctx<'_>,
+    domains: &[Domain],
+    name: &Spanned<String>,
+    key: &str,
+) -> Result<usize, ScenarioError> {
+    domains
+        .iter()
+        .position(|d| d.name == name.get_ref().to_ascii_lowercase())
+        .ok_or_else(|| {
+            let known: Vec<&str> = domains.iter().map(|d| d.name.as_str()).collect();
+            let message = format!(
+                "unknown domain {:?}; the scenario's domains are {known:?}",
+                name.get_ref()
+            );
+            ctx.at(name.span(), key, &message)
+        })
+}
+
+/// `workload[i]`, checked against the domains and the workloads before it; `span` is the
+/// scenario's (start, end).
+fn check_workload(
+    ctx: &Ctx<'_>,
+    i: usize,
+    w: raw::RawWorkload,
+    domains: &[Domain],
+    before: &[Workload],
+    span: (TimeMs, TimeMs),
+) -> Result<Workload, ScenarioError> {
+    let key = |field: &str| format!("workload[{i}].{field}");
+    if before.iter().any(|o| o.name == *w.name.get_ref()) {
+        return Err(ctx.at(w.name.span(), &key("name"), "duplicate workload name"));
+    }
+    let arrival = match w.arrival.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
+        None | Some(("poisson", _)) => Arrival::Poisson,
+        Some(("uniform", _)) => Arrival::Uniform,
+        Some((other, span)) => {
+            let message = format!("unknown arrival {other:?}; expected poisson or uniform");
+            return Err(ctx.at(span, &key("arrival"), &message));
+        }
+    };
+    let workload_domains = match &w.domains {
+        None => (0..domains.len()).collect(),
+        Some(names) => {
+            let mut out = Vec::new();
+            for (j, name) in names.iter().enumerate() {
+                out.push(find_domain(
+                    ctx,
+                    domains,
+                    name,
+                    &key(&format!("domains[{j}]")),
+                )?);
+            }
+            out
+        }
+    };
+    if !workload_domains.iter().any(|&d| domains[d].weight > 0.0) {
+        let span = w.name.span();
+        return Err(ctx.at(span, &key("domains"), "no domain with a weight above 0"));
+    }
+    let mix = check_mix(ctx, w.mix.as_ref(), &key("mix"))?;
+    let (urls_min, urls_max) = match &w.urls_per_submission {
+        None => (1, 1),
+        Some(count) => check_count(ctx, count, &key("urls_per_submission"))?,
+    };
+    let (path_count, path_prefix, zipf_exponent) = check_paths(ctx, w.paths.as_ref(), &key)?;
+    if w.rate_per_hour.0 > MAX_RATE_PER_HOUR {
+        let message = format!("at most {MAX_RATE_PER_HOUR} submissions per hour");
+        return Err(ctx.at(w.name.span(), &key("rate_per_hour"), &message));
+    }
+    let (start_ms, end_ms) = check_active(ctx, &w, span, &key)?;
+    Ok(Workload {
+        name: w.name.into_inner(),
+        arrival,
+        rate_per_hour: w.rate_per_hour.0,
+        domains: workload_domains,
+        mix,
+        urls_min,
+        urls_max,
+        path_count,
+        zipf_exponent,
+        path_prefix,
+        start_ms,
+        end_ms,
+    })
+}
+
+/// A workload's `paths` table: (count, prefix, Zipf exponent).
+fn check_paths(
+    ctx: &Ctx<'_>,
+    paths: Option<&raw::RawPaths>,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(u32, String, f64), ScenarioError> {
+    let path_count = match paths.and_then(|p| p.count.as_ref()) {
+        None => 10_000,
+        Some(c) if (1..=1_000_000).contains(c.get_ref()) => *c.get_ref(),
+        Some(c) => {
+            let message = "must be between 1 and 1000000";
+            return Err(ctx.at(c.span(), &key("paths.count"), message));
+        }
+    };
+    let path_prefix = match paths.and_then(|p| p.prefix.as_ref()) {
+        None => "/static".to_owned(),
+        Some(p) => check_prefix(ctx, p, &key("paths.prefix"))?,
+    };
+    let zipf_exponent = paths.and_then(|p| p.zipf_exponent).map_or(1.0, |z| z.0);
+    Ok((path_count, path_prefix, zipf_exponent))
+}
+
+/// A workload's active window (`start`, `end`), inside the scenario's `span`.
+fn check_active(
+    ctx: &Ctx<'_>,
+    w: &raw::RawWorkload,
+    (start_ms, end_ms): (TimeMs, TimeMs),
+    key: &dyn Fn(&str) -> String,
+) -> Result<(TimeMs, TimeMs), ScenarioError> {
+    let w_start = w.start.as_ref().map_or(start_ms, |s| s.get_ref().0);
+    let w_end = w.end.as_ref().map_or(end_ms, |s| s.get_ref().0);
+    let inside = "must be inside the scenario (start .. start + duration)";
+    if let Some(s) = &w.start
+        && !(start_ms..end_ms).contains(&w_start)
+    {
+        return Err(ctx.at(s.span(), &key("start"), inside));
+    }
+    if let Some(end) = &w.end {
+        if !(start_ms..=end_ms).contains(&w_end) {
+            return Err(ctx.at(end.span(), &key("end"), inside));
+        }
+        if w_end <= w_start {
+            return Err(ctx.at(end.span(), &key("end"), "must be later than the start"));
+        }
+    }
+    Ok((w_start, w_end))
+}
+
+/// `incident[i]`.
+fn check_incident(
+    ctx: &Ctx<'_>,
+    i: usize,
+    inc: raw::RawIncident,
+    domains: &[Domain],
+) -> Result<Incident, ScenarioError> {
+    let domain = find_domain(ctx, domains, &inc.domain, &format!("incident[{i}].domain"))?;
+    let end = inc.end.get_ref().0;
+    if end <= inc.start.0 {
+        let key = format!("incident[{i}].end");
+        return Err(ctx.at(inc.end.span(), &key, "must be later than start"));
+    }
+    Ok(Incident {
+        domain,
+        start_ms: inc.start.0,
+        end_ms: end,
+        failure_rate: inc.failure_rate.0,
+        reason: inc.reason.map_or(FailReason::OriginTimeout, |r| r.0),
+    })
+}
+
+/// `script[i]`, inside the scenario's `span`.
+fn check_script(
+    ctx: &Ctx<'_>,
+    i: usize,
+    s: &raw::RawScript,
+    domains: &[Domain],
+    limits: &Limits,
+    (start_ms, end_ms): (TimeMs, TimeMs),
+) -> Result<Script, ScenarioError> {
+    let key = |field: &str| format!("script[{i}].{field}");
+    let domain = find_domain(ctx, domains, &s.domain, &key("domain"))?;
+    let at_ms = s.at.get_ref().0;
+    if !(start_ms..=end_ms).contains(&at_ms) {
+        let message = "must be inside the scenario (start .. start + duration)";
+        return Err(ctx.at(s.at.span(), &key("at"), message));
+    }
+    let object_type = s.object_type.map_or(ObjectType::File, |t| t.0);
+    let paths = check_script_paths(ctx, s, &domains[domain], object_type, limits, i)?;
+    let outcome = check_outcome(ctx, s, &key)?;
+    Ok(Script {
+        at_ms,
+        domain,
+        object_type,
+        paths,
+        outcome,
+        queue_delay_ms: s.queue_delay.map(|m| m.0),
+        processing_ms: s.processing.map(|m| m.0),
+    })
+}
+
+/// A script's `outcome` and `reason`.
+fn check_outcome(
+    ctx: &Ctx<'_>,
+    s: &raw::RawScript,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Forced, ScenarioError> {
+    match (s.outcome.as_ref().map(|o| o.get_ref().as_str()), &s.reason) {
+        (None | Some("complete"), None) => Ok(Forced::Complete),
+        (Some("failed"), Some(reason)) => Ok(Forced::Failed(reason.get_ref().0)),
+        (Some("failed"), None) => {
+            let span = s.outcome.as_ref().map_or(s.at.span(), |o| o.span());
+            Err(ctx.at(span, &key("reason"), "required when outcome = \"failed\""))
+        }
+        (None | Some("complete"), Some(reason)) => {
+            let message = "only allowed with outcome = \"failed\"";
+            Err(ctx.at(reason.span(), &key("reason"), message))
+        }
+        (Some(other), _) => {
+            let span = s.outcome.as_ref().map_or(s.at.span(), |o| o.span());
+            let message = format!("unknown outcome {other:?}; expected complete or failed");
+            Err(ctx.at(span, &key("outcome"), &message))
+        }
     }
 }
 
@@ -688,39 +761,12 @@ fn check_lifecycle(
         },
     )?;
     let p = raw.processing.as_ref();
-    let key = |t: ObjectType| format!("lifecycle.processing.{}", t.as_str());
-    let processing = [
-        check_dist(
-            ctx,
-            p.and_then(|p| p.file.as_ref()),
-            &key(ObjectType::File),
-            refresh,
-        )?,
-        check_dist(
-            ctx,
-            p.and_then(|p| p.directory.as_ref()),
-            &key(ObjectType::Directory),
-            refresh,
-        )?,
-        check_dist(
-            ctx,
-            p.and_then(|p| p.regex.as_ref()),
-            &key(ObjectType::Regex),
-            refresh,
-        )?,
-        check_dist(
-            ctx,
-            p.and_then(|p| p.ignore_params.as_ref()),
-            &key(ObjectType::IgnoreParams),
-            refresh,
-        )?,
-        check_dist(
-            ctx,
-            p.and_then(|p| p.preload.as_ref()),
-            &key(ObjectType::Preload),
-            preload,
-        )?,
-    ];
+    let processing = PerType::try_from_fn(|t| {
+        let default = if t.is_preload() { preload } else { refresh };
+        let key = format!("lifecycle.processing.{}", t.as_str());
+        check_dist(ctx, p.and_then(|p| p.get(t)), &key, default)
+    })?
+    .0;
     let progress_steps = match raw.progress_steps {
         None => 4,
         Some(s) if (1..=100).contains(s.get_ref()) => *s.get_ref(),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::values::{Instant, Millis, NonNegative, Probability, ReasonName, TypeName};
+use crate::event::ObjectType;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,6 +163,19 @@ pub(super) struct RawProcessing {
     #[serde(rename = "IgnoreParams")]
     pub ignore_params: Option<Spanned<RawDistOrFixed>>,
     pub preload: Option<Spanned<RawDistOrFixed>>,
+}
+
+impl RawProcessing {
+    /// The entry of one object type (its key is the type's name).
+    pub fn get(&self, object_type: ObjectType) -> Option<&Spanned<RawDistOrFixed>> {
+        match object_type {
+            ObjectType::File => self.file.as_ref(),
+            ObjectType::Directory => self.directory.as_ref(),
+            ObjectType::Regex => self.regex.as_ref(),
+            ObjectType::IgnoreParams => self.ignore_params.as_ref(),
+            ObjectType::Preload => self.preload.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

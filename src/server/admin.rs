@@ -59,7 +59,7 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
 /// live clock has stopped.
 fn health(app: &App) -> Response<Body> {
     let now = format_ms(app.engine.now_ms());
-    let clock = app.clock_failure.lock().ok().and_then(|f| f.clone());
+    let clock = crate::locks::lock(&app.clock_failure).clone();
     let problem = if app.engine.is_stopped() {
         Some("the log writer stopped after an error; restart the server".to_owned())
     } else {
@@ -212,45 +212,13 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
                 .block_on(tokio::time::timeout(stall, tx.send(chunk)))
                 .is_ok_and(|sent| sent.is_ok())
         };
-        let mut records = records;
-        let mut chunk = String::new();
-        let mut sent = 0u64;
-        // Records at or past `visible` may still be being written: never decode them.
-        while records.next_seq() < visible && limit.is_none_or(|l| sent < l) {
-            let Some(record) = records.next_ref() else {
-                break;
-            };
-            let record = match record {
-                Ok(record) => record,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the log for /_cdnsim/events");
-                    send(Err(std::io::Error::other(e.to_string())));
-                    return;
-                }
-            };
-            if record.at_ms > now_ms {
-                break;
-            }
-            if after.is_some_and(|a| record.seq <= a) {
-                continue;
-            }
-            let owned = Record {
-                seq: record.seq,
-                at_ms: record.at_ms,
-                event: record.event.to_owned_event(),
-            };
-            chunk.push_str(&crate::dump::json_line(&owned));
-            chunk.push('\n');
-            sent += 1;
-            if chunk.len() >= EVENTS_CHUNK_BYTES
-                && !send(Ok(Bytes::from(std::mem::take(&mut chunk))))
-            {
-                return; // the client went away or stalled
-            }
-        }
-        if !chunk.is_empty() {
-            send(Ok(Bytes::from(chunk)));
-        }
+        let window = Window {
+            after,
+            limit,
+            visible,
+            now_ms,
+        };
+        stream(records, window, send);
     });
     let mut response = Response::new(ChannelBody(rx).boxed());
     response.headers_mut().insert(
@@ -258,6 +226,63 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
         HeaderValue::from_static("application/x-ndjson"),
     );
     response
+}
+
+/// Which records an `events` answer streams.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Only records with a greater seq.
+    after: Option<u64>,
+    /// At most this many.
+    limit: Option<u64>,
+    /// Records at or past this seq may still be being written: never decoded.
+    visible: u64,
+    /// Only records up to the clock.
+    now_ms: TimeMs,
+}
+
+/// Sends the records of `window` as JSON lines in chunks of about [`EVENTS_CHUNK_BYTES`];
+/// stops when `send` says the client went away or stalled. Blocking.
+fn stream(
+    mut records: Records,
+    window: Window,
+    send: impl Fn(Result<Bytes, std::io::Error>) -> bool,
+) {
+    let mut chunk = String::new();
+    let mut sent = 0u64;
+    while records.next_seq() < window.visible && window.limit.is_none_or(|l| sent < l) {
+        let Some(record) = records.next_ref() else {
+            break;
+        };
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the log for /_cdnsim/events");
+                send(Err(std::io::Error::other(e.to_string())));
+                return;
+            }
+        };
+        if record.at_ms > window.now_ms {
+            break;
+        }
+        if window.after.is_some_and(|a| record.seq <= a) {
+            continue;
+        }
+        let owned = Record {
+            seq: record.seq,
+            at_ms: record.at_ms,
+            event: record.event.to_owned_event(),
+        };
+        chunk.push_str(&crate::dump::json_line(&owned));
+        chunk.push('\n');
+        sent += 1;
+        if chunk.len() >= EVENTS_CHUNK_BYTES && !send(Ok(Bytes::from(std::mem::take(&mut chunk)))) {
+            return; // the client went away or stalled
+        }
+    }
+    if !chunk.is_empty() {
+        send(Ok(Bytes::from(chunk)));
+    }
 }
 
 fn events_params(query: &str) -> Result<(Option<u64>, Option<u64>), String> {

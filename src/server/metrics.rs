@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use super::engine::Engine;
+use crate::locks;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS_S: [f64; 10] = [
@@ -31,10 +32,7 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one answered request. `action` must come from a fixed set.
     pub fn request(&self, action: &'static str, status: u16, elapsed_ns: u64) {
-        let mut requests = match self.requests.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut requests = locks::lock(&self.requests);
         *requests.entry((action, status)).or_default() += 1;
         drop(requests);
         let seconds = elapsed_ns as f64 / 1e9;
@@ -56,19 +54,34 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{line}");
             }
         };
-        let requests: Vec<String> = match self.requests.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-        .iter()
-        .map(|((action, status), n)| format!("{{action=\"{action}\",status=\"{status}\"}} {n}"))
-        .collect();
         metric(
             "cdnsim_requests_total",
             "counter",
             "API and admin requests answered, by action and HTTP status.",
-            &requests,
+            &self.request_lines(),
         );
+        metric(
+            "cdnsim_request_duration_seconds",
+            "histogram",
+            "Time from a request's head to its answer.",
+            &self.latency_lines(),
+        );
+        for (name, kind, help, value) in self.values(engine) {
+            metric(name, kind, help, &[format!(" {value}")]);
+        }
+        out
+    }
+
+    /// `{action,status} count` lines.
+    fn request_lines(&self) -> Vec<String> {
+        locks::lock(&self.requests)
+            .iter()
+            .map(|((action, status), n)| format!("{{action=\"{action}\",status=\"{status}\"}} {n}"))
+            .collect()
+    }
+
+    /// The latency histogram's bucket, sum and count lines.
+    fn latency_lines(&self) -> Vec<String> {
         let count = self.latency_count.load(Ordering::Relaxed);
         let mut latency: Vec<String> = self
             .buckets
@@ -82,13 +95,14 @@ impl Metrics {
             self.latency_sum_ns.load(Ordering::Relaxed) as f64 / 1e9
         ));
         latency.push(format!("_count {count}"));
-        metric(
-            "cdnsim_request_duration_seconds",
-            "histogram",
-            "Time from a request's head to its answer.",
-            &latency,
-        );
-        let gauges = [
+        latency
+    }
+
+    /// Single-valued metrics: (name, type, help, value).
+    fn values(&self, engine: &Engine) -> [(&'static str, &'static str, &'static str, String); 6] {
+        let model = engine.model();
+        let projection = model.projection();
+        [
             (
                 "cdnsim_connections_open",
                 "gauge",
@@ -107,30 +121,24 @@ impl Metrics {
                 "The simulated clock, Unix seconds.",
                 (engine.now_ms() as f64 / 1e3).to_string(),
             ),
-        ];
-        for (name, kind, help, value) in gauges {
-            metric(name, kind, help, &[format!(" {value}")]);
-        }
-        let model = engine.model();
-        let projection = model.projection();
-        metric(
-            "cdnsim_events_applied_total",
-            "counter",
-            "Events folded into the projection.",
-            &[format!(" {}", projection.event_count())],
-        );
-        metric(
-            "cdnsim_task_rows",
-            "gauge",
-            "Task rows in the projection.",
-            &[format!(" {}", projection.row_count())],
-        );
-        metric(
-            "cdnsim_projection_bytes",
-            "gauge",
-            "Approximate heap held by the projection.",
-            &[format!(" {}", projection.heap_bytes())],
-        );
-        out
+            (
+                "cdnsim_events_applied_total",
+                "counter",
+                "Events folded into the projection.",
+                projection.event_count().to_string(),
+            ),
+            (
+                "cdnsim_task_rows",
+                "gauge",
+                "Task rows in the projection.",
+                projection.row_count().to_string(),
+            ),
+            (
+                "cdnsim_projection_bytes",
+                "gauge",
+                "Approximate heap held by the projection.",
+                projection.heap_bytes().to_string(),
+            ),
+        ]
     }
 }

@@ -253,23 +253,16 @@ impl Server {
             let conn_app = Arc::clone(&app);
             let service = service_fn(move |req| http::handle(Arc::clone(&conn_app), req));
             let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-            let metrics_app = Arc::clone(&app);
-            metrics_app
-                .metrics
+            let app = Arc::clone(&app);
+            app.metrics
                 .connections_total
                 .fetch_add(1, Ordering::Relaxed);
-            metrics_app
-                .metrics
-                .connections_open
-                .fetch_add(1, Ordering::Relaxed);
+            app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
             connections.spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
-                metrics_app
-                    .metrics
-                    .connections_open
-                    .fetch_sub(1, Ordering::Relaxed);
+                app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
                 drop(permit);
             });
         }
@@ -277,21 +270,30 @@ impl Server {
         if let Some(live) = live {
             live.abort();
         }
-        tokio::select! {
-            () = graceful.shutdown() => tracing::info!("all connections closed"),
-            () = tokio::time::sleep(app.config.shutdown_grace) => {
-                tracing::warn!("shutdown grace period over; closing open connections");
-            }
-        }
-        // Nothing may write after the final sync.
-        connections.abort_all();
-        while connections.join_next().await.is_some() {}
-        let engine = Arc::clone(&app.engine);
-        tokio::task::spawn_blocking(move || engine.sync())
-            .await
-            .map_err(|e| ServeError::Join(e.to_string()))??;
-        Ok(())
+        shut_down(&app, graceful, connections).await
     }
+}
+
+/// Lets open requests finish (up to the grace period), cuts the rest, and syncs the log:
+/// nothing may write after the final sync.
+async fn shut_down(
+    app: &Arc<App>,
+    graceful: GracefulShutdown,
+    mut connections: tokio::task::JoinSet<()>,
+) -> Result<(), ServeError> {
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(app.config.shutdown_grace) => {
+            tracing::warn!("shutdown grace period over; closing open connections");
+        }
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+    let engine = Arc::clone(&app.engine);
+    tokio::task::spawn_blocking(move || engine.sync())
+        .await
+        .map_err(|e| ServeError::Join(e.to_string()))??;
+    Ok(())
 }
 
 /// Moves the clock with wall time: every tick, to start + speed × elapsed.
@@ -313,9 +315,7 @@ async fn live_clock(app: Arc<App>, speed: f64) {
             Err(e) => e.to_string(),
         };
         tracing::error!(error = %failure, "the live clock stopped");
-        if let Ok(mut slot) = app.clock_failure.lock() {
-            *slot = Some(failure);
-        }
+        *crate::locks::lock(&app.clock_failure) = Some(failure);
         return;
     }
 }
