@@ -1,7 +1,7 @@
 //! Request parameters, and the scalar forms several actions share (API times, TaskIds,
 //! page numbers).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 
 use super::error::{ApiError, ErrorKind};
 use crate::event::{TaskId, TimeMs};
@@ -32,10 +32,11 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
     }
 }
 
-/// Parses a time in the API's `yyyy-MM-ddTHH:mm:ssZ` form.
+/// Parses a time in the API's `yyyy-MM-ddTHH:mm:ssZ` form; a leap second (`:60`) is not one.
 pub fn parse_api_time(text: &str) -> Option<TimeMs> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
         .ok()
+        .filter(|t| t.nanosecond() < 1_000_000_000)
         .map(|t| t.and_utc().timestamp_millis())
 }
 

@@ -47,8 +47,12 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let params = Params(pairs);
     let model = drive::load(&args.log, Account::default())?;
     let at_ms = match &args.at {
-        Some(text) => parse_rfc3339(text)
-            .ok_or_else(|| CliError::Usage(format!("--at {text:?} is not an RFC 3339 time")))?,
+        Some(text) => parse_rfc3339(text).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--at {text:?} is not an RFC 3339 time {}",
+                crate::time::RANGE
+            ))
+        })?,
         None => model.last_ms().unwrap_or(0),
     };
     let action = params.get("Action").unwrap_or("DescribeRefreshTasks");

@@ -11,6 +11,9 @@ use crate::scenario::Scenario;
 use crate::server::{ClockMode, Commit, Config, Server, Source};
 use crate::time::parse_rfc3339;
 
+/// The fastest live clock: a million virtual seconds per wall second.
+const SPEED_MAX: f64 = 1e6;
+
 /// Serve the CDN API over HTTP — DescribeRefreshTasks, DescribeRefreshTaskById,
 /// RefreshObjectCaches, PushObjectCache, DescribeRefreshQuota — answering as of the server's
 /// clock, for the official SDKs, curl or any HTTP client.
@@ -51,7 +54,8 @@ pub(super) struct Args {
     /// runs --speed times wall time.
     #[arg(long, value_enum, default_value_t = ClockArg::Manual)]
     clock: ClockArg,
-    /// Virtual seconds per wall second with --clock live.
+    /// Virtual seconds per wall second with --clock live: above 0, at most 1000000. The
+    /// clock stops at the end of the timeline, 9999-12-31T23:59:59.999Z.
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     speed: f64,
     /// Initial clock, RFC 3339. With --log: any time (default: the log's last event). With
@@ -121,19 +125,22 @@ impl Args {
         };
         let clock = match self.clock {
             ClockArg::Manual => ClockMode::Manual,
-            ClockArg::Live if self.speed.is_finite() && self.speed > 0.0 => {
+            ClockArg::Live if self.speed > 0.0 && self.speed <= SPEED_MAX => {
                 ClockMode::Live { speed: self.speed }
             }
             ClockArg::Live => {
                 return Err(CliError::Usage(format!(
-                    "--speed {} must be a positive number",
+                    "--speed {} must be a number above 0 and at most {SPEED_MAX}",
                     self.speed
                 )));
             }
         };
         let at_ms = match &self.at {
             Some(text) => Some(parse_rfc3339(text).ok_or_else(|| {
-                CliError::Usage(format!("--at {text:?} is not an RFC 3339 time"))
+                CliError::Usage(format!(
+                    "--at {text:?} is not an RFC 3339 time {}",
+                    crate::time::RANGE
+                ))
             })?),
             None => None,
         };

@@ -169,12 +169,24 @@ impl LogWriter {
     }
 
     /// Appends one event at virtual time `at_ms`; returns its sequence number. Refuses a time
-    /// earlier than the last one and a payload over the size limit, leaving the log as it was.
+    /// outside the timeline or earlier than the last one, and a payload over the size limit,
+    /// leaving the log as it was.
     pub fn append(&mut self, at_ms: TimeMs, event: &Event) -> Result<u64, LogError> {
         let seq = self.next_seq;
         if self.poisoned {
             return Err(LogError::Poisoned {
                 path: self.path.clone(),
+            });
+        }
+        if !(crate::time::MIN_MS..=crate::time::MAX_MS).contains(&at_ms) {
+            let reason = format!(
+                "time {at_ms} ms is outside the timeline ({})",
+                crate::time::RANGE
+            );
+            return Err(LogError::Append {
+                path: self.path.clone(),
+                seq,
+                reason,
             });
         }
         if let Some(last) = self.last_ms.filter(|&last| at_ms < last) {

@@ -318,6 +318,10 @@ impl Scenario {
         if duration_ms <= 0 {
             return Err(ctx.at(raw.duration.span(), "duration", "must be longer than 0"));
         }
+        if start_ms + duration_ms > crate::time::MAX_MS {
+            let message = "the scenario would end after 9999-12-31T23:59:59.999Z";
+            return Err(ctx.at(raw.duration.span(), "duration", message));
+        }
         let span = (start_ms, start_ms + duration_ms);
         let domains = check_domains(ctx, &raw.domains)?;
         let limits = check_limits(ctx, raw.limits)?;

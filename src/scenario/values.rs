@@ -6,6 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, de};
 
 use crate::event::{FailReason, ObjectType, TimeMs};
+use chrono::Timelike;
+
 use crate::time::parse_rfc3339;
 
 /// The longest duration accepted (100 years), so that sums of times never overflow.
@@ -31,9 +33,6 @@ impl<'de> Deserialize<'de> for Millis {
     }
 }
 
-/// The latest time accepted: the end of year 9999.
-pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
-
 /// An RFC 3339 time such as `"2026-11-01T00:00:00Z"`, in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Instant(pub TimeMs);
@@ -41,17 +40,18 @@ pub struct Instant(pub TimeMs);
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        let at = parse_rfc3339(&text).ok_or_else(|| {
-            de::Error::custom(format!(
-                "invalid time {text:?}; write RFC 3339, e.g. \"2026-11-01T00:00:00Z\""
-            ))
-        })?;
-        if !(0..=MAX_TIME_MS).contains(&at) {
+        if let Some(at) = parse_rfc3339(&text) {
+            return Ok(Instant(at));
+        }
+        let leap = |t: &chrono::DateTime<chrono::FixedOffset>| t.nanosecond() >= 1_000_000_000;
+        if chrono::DateTime::parse_from_rfc3339(&text).is_ok_and(|t| !leap(&t)) {
             return Err(de::Error::custom(format!(
                 "time {text:?} is outside 1970 .. 9999"
             )));
         }
-        Ok(Instant(at))
+        Err(de::Error::custom(format!(
+            "invalid time {text:?}; write RFC 3339, e.g. \"2026-11-01T00:00:00Z\""
+        )))
     }
 }
 

@@ -149,6 +149,19 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
                 format_ms(to_ms)
             ),
         ),
+        Ok(Err(EngineError::EndOfTime { now_ms })) => error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{}: the clock cannot pass the end of the timeline, {} (it is {})",
+                if matches!(step, Step::By(_)) {
+                    "advance"
+                } else {
+                    "to"
+                },
+                format_ms(crate::time::MAX_MS),
+                format_ms(now_ms)
+            ),
+        ),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "advancing the clock failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
@@ -170,9 +183,12 @@ fn target(body: &[u8]) -> Result<Step, String> {
                 .map(Step::By)
                 .map_err(|_| format!("advance: {text:?} is too long"))
         }
-        (None, Some(text)) => parse_rfc3339(text)
-            .map(Step::To)
-            .ok_or_else(|| format!("to: {text:?} is not an RFC 3339 time")),
+        (None, Some(text)) => parse_rfc3339(text).map(Step::To).ok_or_else(|| {
+            format!(
+                "to: {text:?} is not an RFC 3339 time {}",
+                crate::time::RANGE
+            )
+        }),
         _ => Err(format!("give exactly one of advance and to; {usage}")),
     }
 }

@@ -218,7 +218,8 @@ fn check(
         None => Ok(None),
         Some(text) => match parse_rfc3339(text) {
             None => Err(ApiError::bad_replay_time(&format!(
-                "{text:?} is not an RFC 3339 time"
+                "{text:?} is not an RFC 3339 time {}",
+                crate::time::RANGE
             ))),
             Some(at_ms) if at_ms > now_ms => Err(ApiError::bad_replay_time(&format!(
                 "{text} is later than the server clock ({})",

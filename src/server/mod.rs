@@ -307,6 +307,7 @@ async fn live_clock(app: Arc<App>, speed: f64) {
     loop {
         ticks.tick().await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3 * speed;
+        // `as` saturates; advance_to stops the clock at the end of the timeline.
         let to_ms = start_ms.saturating_add(elapsed_ms as TimeMs);
         let engine = Arc::clone(&app.engine);
         let failure = match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {

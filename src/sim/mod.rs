@@ -488,8 +488,9 @@ impl Simulator {
             Some(ms) => ms,
             None => rng::duration_ms(rng, &model.processing[object_type as usize]),
         };
-        let start = at_ms + queue_ms.max(0);
-        let end = start + processing_ms.max(0);
+        // A lifecycle that would run past the end of the timeline ends on its last moment.
+        let start = crate::time::add(at_ms, queue_ms.max(0));
+        let end = crate::time::add(start, processing_ms.max(0));
         let steps = model.progress_steps as usize;
         let fractions = &mut self.fraction_buf;
         fractions.clear();
@@ -523,7 +524,7 @@ impl Simulator {
             }
             last_bp = bp;
             let process = Process::from_basis_points(bp).unwrap_or(Process::ZERO);
-            let at = start + (f * processing_ms.max(0) as f64).floor() as TimeMs;
+            let at = crate::time::add(start, (f * processing_ms.max(0) as f64) as TimeMs).min(end);
             plan.steps.push((at, Step::Progress(process)));
         }
         plan.steps.push(match outcome {

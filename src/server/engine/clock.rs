@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::{Engine, EngineError};
 use crate::event::TimeMs;
+use crate::time::MAX_MS;
 
 /// A move of the manual clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,17 +18,22 @@ pub enum Step {
 }
 
 impl Engine {
-    /// Moves the clock to `to_ms` (never backwards): simulates, logs and applies every event
-    /// up to it first. Blocking.
+    /// Moves the clock to `to_ms` (never backwards, and never past the end of the timeline,
+    /// where a live clock stops): simulates, logs and applies every event up to it first.
+    /// Blocking.
     pub fn advance_to(&self, to_ms: TimeMs) -> Result<(), EngineError> {
-        self.step_with(|now_ms| Ok(to_ms.max(now_ms)))
+        self.step_with(|now_ms| Ok(to_ms.min(MAX_MS).max(now_ms)))
     }
 
     /// Moves the manual clock; the target is worked out once the move has the writer, so
     /// concurrent moves add up. Blocking.
     pub fn step(&self, step: Step) -> Result<(), EngineError> {
         self.step_with(|now_ms| match step {
-            Step::By(ms) => Ok(now_ms.saturating_add(ms.max(0))),
+            Step::By(ms) => now_ms
+                .checked_add(ms.max(0))
+                .filter(|to_ms| *to_ms <= MAX_MS)
+                .ok_or(EngineError::EndOfTime { now_ms }),
+            Step::To(to_ms) if to_ms > MAX_MS => Err(EngineError::EndOfTime { now_ms }),
             Step::To(to_ms) if to_ms >= now_ms => Ok(to_ms),
             Step::To(to_ms) => Err(EngineError::Backwards { now_ms, to_ms }),
         })

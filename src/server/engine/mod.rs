@@ -88,6 +88,12 @@ pub enum EngineError {
         /// The time asked for.
         to_ms: TimeMs,
     },
+    /// A clock move would pass the end of the timeline.
+    #[error("the clock cannot pass the end of the timeline, 9999-12-31T23:59:59.999Z")]
+    EndOfTime {
+        /// The clock.
+        now_ms: TimeMs,
+    },
     /// A blocking task failed.
     #[error("internal error: {0}")]
     Join(String),
