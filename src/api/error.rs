@@ -67,6 +67,8 @@ pub enum ErrorKind {
     SignatureNonceUsed,
     /// 408 `RequestTimeout`.
     RequestTimeout,
+    /// 400 `MalformedBody`: a body that is not valid HTTP (a bad chunk, cut short).
+    MalformedBody,
     /// 400 `InvalidObjectType.Malformed`.
     InvalidObjectTypeMalformed,
     /// 400 `InvalidParameter.Boolean`.
@@ -140,6 +142,7 @@ impl ErrorKind {
             ErrorKind::InvalidTimeStampExpired => "InvalidTimeStamp.Expired",
             ErrorKind::SignatureNonceUsed => "SignatureNonceUsed",
             ErrorKind::RequestTimeout => "RequestTimeout",
+            ErrorKind::MalformedBody => "MalformedBody",
             ErrorKind::InvalidObjectTypeMalformed => "InvalidObjectType.Malformed",
             ErrorKind::InvalidParameterBoolean => "InvalidParameter.Boolean",
             ErrorKind::InvalidAreaValueNotSupported => "InvalidArea.ValueNotSupported",
@@ -199,6 +202,7 @@ impl ErrorKind {
             ErrorKind::InvalidTimeStampExpired => "Specified time stamp or date value is expired.",
             ErrorKind::SignatureNonceUsed => "Specified signature nonce was used already.",
             ErrorKind::RequestTimeout => "The request body was not received in time.",
+            ErrorKind::MalformedBody => "The request body is malformed.",
             ErrorKind::InvalidObjectTypeMalformed => {
                 "The specified ObjectType is invalid: use File, Directory, Regex or IgnoreParams."
             }
@@ -432,6 +436,14 @@ impl ApiError {
         } else {
             ErrorKind::QuotaExceededRefresh
         })
+    }
+
+    /// 400 `MalformedBody`, saying what is wrong with the body.
+    pub fn malformed_body(problem: &str) -> ApiError {
+        ApiError::new(
+            ErrorKind::MalformedBody,
+            format!("The request body is malformed: {problem}."),
+        )
     }
 
     /// 503 `ServiceUnavailable`: the log cannot be written.

@@ -66,6 +66,10 @@ pub(super) struct Args {
     /// repeatable. Without it any credentials pass.
     #[arg(long = "access-key", value_name = "ID:SECRET")]
     access_keys: Vec<AccessKey>,
+    /// Require `Authorization: Bearer TOKEN` on every /_cdnsim/ endpoint but health (else
+    /// 401). Without it they are open; with --access-key, start-up warns about that.
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
     /// How writes become durable before they are answered: group (concurrent writes share
     /// one fsync) or per-write (each write fsyncs alone; slower, for comparison).
     #[arg(long, value_enum, default_value_t = CommitArg::Group)]
@@ -73,13 +77,22 @@ pub(super) struct Args {
     /// Largest request body, bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
     max_body: usize,
-    /// Connections served at once; more wait in the accept queue.
+    /// Connections served at once. At the cap, a new client is served by closing the
+    /// connection idle the longest (never one being answered); if all are busy it waits.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
-    /// Close a connection that sends no complete request head for this long (idle
-    /// keep-alive connections included); also bounds the wait for a request body.
+    /// Close a connection idle this long (before its first request or between keep-alive
+    /// requests); also bounds the wait for a request body and for a stalled event stream.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
     idle_timeout: Duration,
+    /// Close a connection that takes longer than this to send one request head, from its first
+    /// byte (slow-header clients).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
+    /// Request-body bytes held in memory at once across all connections; a request that
+    /// would go over gets 503 ServiceUnavailable at once.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    body_budget: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -96,33 +109,7 @@ enum ClockArg {
 
 impl Args {
     fn config(&self) -> Result<Config, CliError> {
-        let source = match (&self.scenario, &self.log) {
-            (Some(path), None) => {
-                let scenario = Scenario::load(path)?;
-                let stem = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "scenario".into());
-                let data_dir = self
-                    .data_dir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("cdnsim-data").join(stem));
-                Source::Scenario {
-                    scenario: Box::new(scenario),
-                    data_dir,
-                    fresh: self.fresh,
-                }
-            }
-            (None, Some(path)) => {
-                if self.data_dir.is_some() || self.fresh {
-                    return Err(CliError::Usage(
-                        "--data-dir and --fresh go with --scenario, not --log".into(),
-                    ));
-                }
-                Source::Log(path.clone())
-            }
-            _ => return Err(CliError::Usage("give one of --scenario and --log".into())),
-        };
+        let source = self.source()?;
         let clock = match self.clock {
             ClockArg::Manual => ClockMode::Manual,
             ClockArg::Live if self.speed > 0.0 && self.speed <= SPEED_MAX => {
@@ -149,6 +136,14 @@ impl Args {
         config.clock = clock;
         config.at_ms = at_ms;
         config.access_keys = self.access_keys.clone();
+        config.admin_token = match &self.admin_token {
+            Some(token) if token.is_empty() || token.chars().any(char::is_whitespace) => {
+                return Err(CliError::Usage(
+                    "--admin-token must be non-empty and without white space".into(),
+                ));
+            }
+            token => token.clone(),
+        };
         config.commit = match self.commit {
             CommitArg::Group => Commit::Group,
             CommitArg::PerWrite => Commit::PerWrite,
@@ -156,8 +151,43 @@ impl Args {
         config.body_bytes_max = self.max_body;
         config.connections_max = self.max_connections;
         config.idle_timeout = self.idle_timeout;
+        config.header_timeout = self.header_timeout;
+        config.body_budget_bytes = self.body_budget;
         config.body_timeout = self.idle_timeout;
         Ok(config)
+    }
+}
+
+impl Args {
+    /// What to serve: `--scenario` (with its data directory) or `--log`.
+    fn source(&self) -> Result<Source, CliError> {
+        match (&self.scenario, &self.log) {
+            (Some(path), None) => {
+                let scenario = Scenario::load(path)?;
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "scenario".into());
+                let data_dir = self
+                    .data_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("cdnsim-data").join(stem));
+                Ok(Source::Scenario {
+                    scenario: Box::new(scenario),
+                    data_dir,
+                    fresh: self.fresh,
+                })
+            }
+            (None, Some(path)) => {
+                if self.data_dir.is_some() || self.fresh {
+                    return Err(CliError::Usage(
+                        "--data-dir and --fresh go with --scenario, not --log".into(),
+                    ));
+                }
+                Ok(Source::Log(path.clone()))
+            }
+            _ => Err(CliError::Usage("give one of --scenario and --log".into())),
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use std::task::{Context, Poll};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Frame, Incoming};
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::header::{
+    ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +33,19 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         .path()
         .trim_start_matches("/_cdnsim")
         .trim_matches('/');
+    if path != "health"
+        && let Some(token) = &app.config.admin_token
+        && !bearer_matches(&req, token)
+    {
+        let mut response = error(
+            StatusCode::UNAUTHORIZED,
+            "this endpoint needs the admin token: Authorization: Bearer <--admin-token>".into(),
+        );
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
     match (req.method(), path) {
         (&Method::GET, "clock") => json(StatusCode::OK, &clock(app)),
         (&Method::POST, "clock") => post_clock(app, req).await,
@@ -53,6 +68,21 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             ),
         ),
     }
+}
+
+/// True when the request carries `Authorization: Bearer <token>`. The comparison takes the
+/// same time wherever the first difference is.
+fn bearer_matches(req: &Request<Incoming>, token: &str) -> bool {
+    let Some(given) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `GET health`: 200 `{"status":"ok"}`, or 503 with the reason when the log writer or the
@@ -118,21 +148,9 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             "the clock is live (--clock live); only a manual clock can be moved".into(),
         );
     }
-    let body = Limited::new(req.into_body(), CLOCK_BODY_BYTES_MAX).collect();
-    let body = match tokio::time::timeout(app.config.body_timeout, body).await {
-        Ok(Ok(body)) => body.to_bytes(),
-        Ok(Err(_)) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the body must be JSON of at most {CLOCK_BODY_BYTES_MAX} bytes"),
-            );
-        }
-        Err(_) => {
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body was not received in time".into(),
-            );
-        }
+    let body = match read_body(app, req).await {
+        Ok(body) => body,
+        Err(response) => return *response,
     };
     let step = match target(&body) {
         Ok(step) => step,
@@ -167,6 +185,38 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Reads an admin body of at most [`CLOCK_BODY_BYTES_MAX`] bytes: 413 at once when the
+/// declared length is over it, 400 for a malformed body, 408 when it does not arrive in time.
+async fn read_body(app: &App, req: Request<Incoming>) -> Result<Bytes, Box<Response<Body>>> {
+    let too_large = || {
+        Box::new(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body must be JSON of at most {CLOCK_BODY_BYTES_MAX} bytes"),
+        ))
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > CLOCK_BODY_BYTES_MAX as u64) {
+        return Err(too_large());
+    }
+    let body = Limited::new(req.into_body(), CLOCK_BODY_BYTES_MAX).collect();
+    match tokio::time::timeout(app.config.body_timeout, body).await {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the body could not be read: {e}"),
+        ))),
+        Err(_) => Err(Box::new(error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the body was not received in time".into(),
+        ))),
     }
 }
 
@@ -223,7 +273,7 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
     let stall = app.config.idle_timeout;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let send = |chunk: Result<Bytes, std::io::Error>| {
+        let send = |chunk: Option<Bytes>| {
             runtime
                 .block_on(tokio::time::timeout(stall, tx.send(chunk)))
                 .is_ok_and(|sent| sent.is_ok())
@@ -257,13 +307,11 @@ struct Window {
     now_ms: TimeMs,
 }
 
-/// Sends the records of `window` as JSON lines in chunks of about [`EVENTS_CHUNK_BYTES`];
-/// stops when `send` says the client went away or stalled. Blocking.
-fn stream(
-    mut records: Records,
-    window: Window,
-    send: impl Fn(Result<Bytes, std::io::Error>) -> bool,
-) {
+/// Sends the records of `window` as JSON lines in chunks of about [`EVENTS_CHUNK_BYTES`],
+/// then `None` to say the stream is complete. Stops without that end mark when `send` says the
+/// client went away or stalled, or the log cannot be read: the body then ends without HTTP's
+/// terminating chunk, so the client can tell a cut stream from a complete one. Blocking.
+fn stream(mut records: Records, window: Window, send: impl Fn(Option<Bytes>) -> bool) {
     let mut chunk = String::new();
     let mut sent = 0u64;
     while records.next_seq() < window.visible && window.limit.is_none_or(|l| sent < l) {
@@ -273,8 +321,7 @@ fn stream(
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                tracing::error!(error = %e, "reading the log for /_cdnsim/events");
-                send(Err(std::io::Error::other(e.to_string())));
+                tracing::error!(error = %e, "reading the log for /_cdnsim/events; cutting the stream");
                 return;
             }
         };
@@ -292,13 +339,15 @@ fn stream(
         chunk.push_str(&crate::dump::json_line(&owned));
         chunk.push('\n');
         sent += 1;
-        if chunk.len() >= EVENTS_CHUNK_BYTES && !send(Ok(Bytes::from(std::mem::take(&mut chunk)))) {
+        if chunk.len() >= EVENTS_CHUNK_BYTES && !send(Some(Bytes::from(std::mem::take(&mut chunk))))
+        {
             return; // the client went away or stalled
         }
     }
-    if !chunk.is_empty() {
-        send(Ok(Bytes::from(chunk)));
+    if !chunk.is_empty() && !send(Some(Bytes::from(chunk))) {
+        return;
     }
+    send(None);
 }
 
 fn events_params(query: &str) -> Result<(Option<u64>, Option<u64>), String> {
@@ -310,9 +359,11 @@ fn events_params(query: &str) -> Result<(Option<u64>, Option<u64>), String> {
                 .parse::<u64>()
                 .map_err(|_| format!("{name}: {value:?} is not a non-negative integer"))
         };
+        // A repeated parameter: the first value wins, as everywhere in the API.
         match name.as_str() {
-            "after" => after = Some(number()?),
-            "limit" => limit = Some(number()?),
+            "after" if after.is_none() => after = Some(number()?),
+            "limit" if limit.is_none() => limit = Some(number()?),
+            "after" | "limit" => {}
             other => {
                 return Err(format!(
                     "unknown parameter {other:?}; expected after and limit"
@@ -323,8 +374,10 @@ fn events_params(query: &str) -> Result<(Option<u64>, Option<u64>), String> {
     Ok((after, limit))
 }
 
-/// A body fed by a channel (chunks produced on a blocking thread).
-struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
+/// A body fed by a channel (chunks produced on a blocking thread): `Some(chunk)`, then `None`
+/// at the end. A channel closed without that end mark is a cut stream: the body fails, and
+/// hyper closes the connection without the terminating chunk.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Option<Bytes>>);
 
 impl hyper::body::Body for ChannelBody {
     type Data = Bytes;
@@ -334,9 +387,11 @@ impl hyper::body::Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        self.0
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|c| c.map(Frame::data)))
+        self.0.poll_recv(cx).map(|chunk| match chunk {
+            Some(Some(bytes)) => Some(Ok(Frame::data(bytes))),
+            Some(None) => None,
+            None => Some(Err(std::io::Error::other("the event stream was cut"))),
+        })
     }
 }
 
@@ -370,6 +425,55 @@ fn not_allowed(allow: &'static str) -> Response<Body> {
 mod tests {
     use super::*;
 
+    fn small_log(dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("small.cdnlog");
+        let mut writer = crate::log::LogWriter::create(&path, crate::log::Header::new([0; 32], 1))
+            .expect("creates");
+        for row in 0..3 {
+            let event = crate::event::Event::Created {
+                row,
+                task_id: crate::event::TaskId(1),
+                domain: "a.com".into(),
+                object_path: format!("http://a.com/{row}"),
+                object_type: crate::event::ObjectType::File,
+                source: crate::event::Source::Scenario,
+            };
+            writer.append(1_000, &event).expect("appends");
+        }
+        writer.sync().expect("syncs");
+        path
+    }
+
+    /// D6: a stream that is cut (a stalled client, an unreadable log, shutdown) must not end
+    /// like a complete one.
+    #[tokio::test]
+    async fn a_cut_event_stream_fails_and_a_complete_one_ends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = small_log(dir.path());
+        let window = Window {
+            after: None,
+            limit: None,
+            visible: u64::MAX,
+            now_ms: i64::MAX,
+        };
+        for cut in [false, true] {
+            let (tx, rx) = tokio::sync::mpsc::channel(16);
+            let records = Records::open(&path).expect("opens");
+            // A stalled client: the first send times out.
+            stream(records, window, |chunk| !cut && tx.try_send(chunk).is_ok());
+            drop(tx);
+            let collected = ChannelBody(rx).collect().await;
+            match (cut, collected) {
+                (false, Ok(body)) => {
+                    let text = body.to_bytes();
+                    assert_eq!(text.iter().filter(|&&b| b == b'\n').count(), 3);
+                }
+                (true, Err(e)) => assert!(e.to_string().contains("cut"), "{e}"),
+                (cut, other) => panic!("cut {cut}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn clock_moves_are_checked() {
         assert_eq!(target(br#"{"advance":"5m"}"#), Ok(Step::By(300_000)));
@@ -401,6 +505,10 @@ mod tests {
     fn events_parameters_are_checked() {
         assert_eq!(events_params(""), Ok((None, None)));
         assert_eq!(events_params("after=5&limit=2"), Ok((Some(5), Some(2))));
+        assert_eq!(
+            events_params("after=5&after=9&limit=2&limit=1"),
+            Ok((Some(5), Some(2)))
+        );
         for (query, needle) in [
             ("after=-1", "after: \"-1\""),
             ("limit=x", "limit: \"x\""),

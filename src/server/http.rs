@@ -10,10 +10,11 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::{App, Body, admin};
 use crate::api::signature::SignedRequest;
@@ -85,6 +86,8 @@ struct Decoded {
     form: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     body: Bytes,
+    /// The body's share of the server's body budget, given back when the request is answered.
+    _held: Option<OwnedSemaphorePermit>,
 }
 
 impl Decoded {
@@ -243,29 +246,13 @@ async fn write(app: &Arc<App>, request: &WriteRequest) -> Result<Vec<TaskId>, Ap
 
 /// Reads the body (bounded in size and time) and decodes the query and a form body.
 async fn decode(app: &App, req: Request<Incoming>) -> Result<Decoded, ApiError> {
-    let max = app.config.body_bytes_max;
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        return Err(ApiError::body_too_large(max));
-    }
     let (parts, body) = req.into_parts();
-    let collected =
-        tokio::time::timeout(app.config.body_timeout, Limited::new(body, max).collect()).await;
-    let body = match collected {
-        Err(_elapsed) => return Err(ApiError::from(ErrorKind::RequestTimeout)),
-        Ok(Err(e))
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(ApiError::body_too_large(max));
-        }
-        Ok(Err(_)) => return Err(ApiError::from(ErrorKind::RequestTimeout)),
-        Ok(Ok(collected)) => collected.to_bytes(),
-    };
+    let (body, held) = read_body(app, body, declared).await?;
     let query = encoding::parse_pairs(parts.uri.query().unwrap_or(""))?;
     let is_form = parts
         .headers
@@ -299,7 +286,69 @@ async fn decode(app: &App, req: Request<Incoming>) -> Result<Decoded, ApiError> 
         form,
         headers,
         body,
+        _held: held,
     })
+}
+
+/// Budget a request body takes per byte: the body and the copies decoding it makes (form
+/// pairs, the parameters, the RequestId's canonical string).
+const BODY_COPIES: usize = 4;
+
+/// Reads a request body of at most `body_bytes_max` bytes within the body timeout, holding
+/// its bytes against the server's body budget (all request bodies in memory at once) until the
+/// request is answered: 413 over the size (at once when declared), 503 when the budget is
+/// spent, 400 for a malformed body, 408 when it does not arrive in time.
+async fn read_body(
+    app: &App,
+    mut body: Incoming,
+    declared: Option<u64>,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), ApiError> {
+    let max = app.config.body_bytes_max;
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(ApiError::body_too_large(max));
+    }
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let hold = |bytes: usize, held: &mut Option<OwnedSemaphorePermit>| {
+        let more = u32::try_from(bytes.saturating_mul(BODY_COPIES))
+            .ok()
+            .and_then(|n| Arc::clone(&app.body_budget).try_acquire_many_owned(n).ok())
+            .ok_or_else(|| {
+                ApiError::unavailable("request bodies in memory are at the server's budget; retry")
+            })?;
+        match held {
+            Some(permit) => permit.merge(more),
+            None => *held = Some(more),
+        }
+        Ok::<(), ApiError>(())
+    };
+    // A declared length is held before reading: a flood of large bodies is refused up front.
+    if let Some(len) = declared.filter(|&len| len > 0) {
+        hold(len as usize, &mut held)?;
+    }
+    let read = async {
+        let mut buf: Vec<u8> = Vec::with_capacity(declared.map_or(0, |len| len as usize));
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| ApiError::malformed_body(&e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers
+            };
+            let len = buf.len() + data.len();
+            if len > max {
+                return Err(ApiError::body_too_large(max));
+            }
+            let holding = held.as_ref().map_or(0, |p| p.num_permits() / BODY_COPIES);
+            if len > holding {
+                hold(len - holding, &mut held)?;
+            }
+            buf.extend_from_slice(&data);
+        }
+        Ok(buf)
+    };
+    match tokio::time::timeout(app.config.body_timeout, read).await {
+        Err(_elapsed) => Err(ApiError::from(ErrorKind::RequestTimeout)),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(buf)) => Ok((Bytes::from(buf), held)),
+    }
 }
 
 /// Real time, for signature timestamps only.

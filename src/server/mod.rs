@@ -13,6 +13,7 @@
 //! the log first.
 
 pub mod admin;
+pub mod conns;
 pub mod engine;
 pub mod http;
 pub mod metrics;
@@ -24,14 +25,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use std::convert::Infallible;
+
+use conns::{BusyBody, Conns, Watched};
+use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use engine::{Commit, Engine, EngineError, Step};
 
@@ -86,13 +91,21 @@ pub struct Config {
     pub commit: Commit,
     /// Access keys; empty turns signature checks off.
     pub access_keys: Vec<AccessKey>,
+    /// The bearer token every `/_cdnsim/` endpoint but `health` requires, if any.
+    pub admin_token: Option<String>,
     /// Largest request body.
     pub body_bytes_max: usize,
+    /// Request-body bytes held in memory across all connections at once; a request that
+    /// would go over gets 503.
+    pub body_budget_bytes: usize,
     /// Time allowed for a request body to arrive.
     pub body_timeout: Duration,
-    /// A connection waiting this long for (the rest of) a request's head is closed, idle
-    /// keep-alive connections included.
+    /// A connection idle this long (before its first request, or between keep-alive
+    /// requests) is closed.
     pub idle_timeout: Duration,
+    /// A connection still sending one request's head this long after its first byte is
+    /// closed (slow-header clients).
+    pub header_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub connections_max: usize,
     /// How long shutdown waits for open requests.
@@ -109,9 +122,12 @@ impl Config {
             at_ms: None,
             commit: Commit::Group,
             access_keys: Vec::new(),
+            admin_token: None,
             body_bytes_max: 8 * 1024 * 1024,
+            body_budget_bytes: 64 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
             connections_max: 1024,
             shutdown_grace: Duration::from_secs(10),
         }
@@ -150,6 +166,8 @@ pub struct App {
     pub config: Config,
     /// Open `/_cdnsim/events` streams (each holds a blocking thread while it runs).
     pub streams: Arc<Semaphore>,
+    /// Request-body bytes that may be held in memory (one permit a byte).
+    pub body_budget: Arc<Semaphore>,
     /// Why the live clock stopped, if it did (health reports it).
     pub clock_failure: std::sync::Mutex<Option<String>>,
 }
@@ -185,6 +203,13 @@ impl Server {
                 addr: config.addr,
                 source,
             })?;
+        if !config.access_keys.is_empty() && config.admin_token.is_none() {
+            tracing::warn!(
+                "signatures are checked but the admin endpoints under /_cdnsim/ are open to \
+                 anyone: give --admin-token to protect them"
+            );
+        }
+        let budget = config.body_budget_bytes.min(Semaphore::MAX_PERMITS);
         let verifier = (!config.access_keys.is_empty())
             .then(|| Verifier::new(config.access_keys.iter().cloned()));
         Ok(Server {
@@ -194,6 +219,7 @@ impl Server {
                 metrics: Metrics::default(),
                 config,
                 streams: Arc::new(Semaphore::new(EVENT_STREAMS_MAX)),
+                body_budget: Arc::new(Semaphore::new(budget)),
                 clock_failure: std::sync::Mutex::new(None),
             }),
             listener,
@@ -217,26 +243,15 @@ impl Server {
             ClockMode::Live { speed } => Some(tokio::spawn(live_clock(Arc::clone(&app), speed))),
             ClockMode::Manual => None,
         };
-        let graceful = GracefulShutdown::new();
+        let conns = Arc::new(Conns::default());
+        let reaper = tokio::spawn(
+            Arc::clone(&conns).reap(app.config.idle_timeout, app.config.header_timeout),
+        );
         let permits = Arc::new(Semaphore::new(app.config.connections_max.max(1)));
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(app.config.idle_timeout)
-            // The request head: room for the longest URI the `http` crate accepts (64 KiB;
-            // longer gets hyper's own 414) plus headers.
-            .max_buf_size(192 * 1024);
+        let mut serving = Serving::new(&app, &conns);
         tokio::pin!(shutdown);
-        let mut connections = tokio::task::JoinSet::new();
         loop {
-            while connections.try_join_next().is_some() {}
-            let permit = tokio::select! {
-                () = &mut shutdown => break,
-                permit = Arc::clone(&permits).acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
+            while serving.connections.try_join_next().is_some() {}
             let (stream, peer) = tokio::select! {
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
@@ -249,28 +264,101 @@ impl Server {
                     }
                 },
             };
-            let _ = stream.set_nodelay(true);
-            let conn_app = Arc::clone(&app);
-            let service = service_fn(move |req| http::handle(Arc::clone(&conn_app), req));
-            let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-            let app = Arc::clone(&app);
-            app.metrics
-                .connections_total
-                .fetch_add(1, Ordering::Relaxed);
-            app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-            connections.spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+            // Every slot taken and a client waiting: make room by closing an idle connection.
+            let permit = match Arc::clone(&permits).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    conns.evict_one();
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        permit = Arc::clone(&permits).acquire_owned() => match permit {
+                            Ok(permit) => permit,
+                            Err(_) => break,
+                        },
+                    }
                 }
-                app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
-            });
+            };
+            serving.spawn(stream, peer, permit);
         }
         drop(listener);
+        reaper.abort();
         if let Some(live) = live {
             live.abort();
         }
-        shut_down(&app, graceful, connections).await
+        shut_down(&app, serving.graceful, serving.connections).await
+    }
+}
+
+/// What serving a connection needs.
+struct Serving {
+    app: Arc<App>,
+    conns: Arc<Conns>,
+    builder: http1::Builder,
+    graceful: GracefulShutdown,
+    connections: tokio::task::JoinSet<()>,
+}
+
+impl Serving {
+    fn new(app: &Arc<App>, conns: &Arc<Conns>) -> Serving {
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            // A backstop: the connection registry closes idle and slow connections sooner.
+            .header_read_timeout(app.config.idle_timeout + app.config.header_timeout)
+            // The request head: room for the longest URI the `http` crate accepts (64 KiB;
+            // longer gets hyper's own 414) plus headers.
+            .max_buf_size(192 * 1024);
+        Serving {
+            app: Arc::clone(app),
+            conns: Arc::clone(conns),
+            builder,
+            graceful: GracefulShutdown::new(),
+            connections: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// Serves one accepted connection on its own task, holding `permit` until it closes. Each
+    /// request marks the connection busy until its response body is finished.
+    fn spawn(&mut self, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+        let _ = stream.set_nodelay(true);
+        let slot = self.conns.open();
+        let io = TokioIo::new(Watched::new(
+            stream,
+            Arc::clone(&self.conns),
+            Arc::clone(&slot),
+        ));
+        let (conn_app, conn_conns, conn_slot) = (
+            Arc::clone(&self.app),
+            Arc::clone(&self.conns),
+            Arc::clone(&slot),
+        );
+        let service = service_fn(move |req| {
+            let busy = conn_conns.enter(&conn_slot);
+            let app = Arc::clone(&conn_app);
+            async move {
+                let response = http::handle(app, req).await?;
+                Ok::<_, Infallible>(response.map(|inner| BusyBody { inner, busy }.boxed()))
+            }
+        });
+        let conn = self
+            .graceful
+            .watch(self.builder.serve_connection(io, service));
+        let (app, conns) = (Arc::clone(&self.app), Arc::clone(&self.conns));
+        app.metrics
+            .connections_total
+            .fetch_add(1, Ordering::Relaxed);
+        app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+        self.connections.spawn(async move {
+            tokio::select! {
+                ended = conn => if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                },
+                () = slot.closing() => tracing::debug!(%peer, "closed an idle or slow connection"),
+            }
+            conns.closed(&slot);
+            app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
     }
 }
 
