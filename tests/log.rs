@@ -348,7 +348,10 @@ fn bad_files_get_clear_errors_and_stay_untouched() {
     future[..HEADER_LEN].copy_from_slice(&newer.to_bytes());
     check(
         &future,
-        "log format version 2 is newer than this cdnsim supports (1)",
+        &format!(
+            "log format version {} is newer than this cdnsim supports ({FORMAT_VERSION})",
+            FORMAT_VERSION + 1
+        ),
     );
     let mut header_flip = good.clone();
     header_flip[47] ^= 0x10;

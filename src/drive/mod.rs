@@ -68,12 +68,10 @@ pub fn step<S: Sink>(
     Ok(done)
 }
 
-/// Appends `events` to the log and hands them to the OS; returns the seq of the first.
+/// Appends `events` to the log as one atomic batch and hands them to the OS; returns the seq
+/// of the first.
 pub fn append(writer: &mut LogWriter, events: &[(TimeMs, Event)]) -> Result<u64, LogError> {
-    let first_seq = writer.next_seq();
-    for (at_ms, event) in events {
-        writer.append(*at_ms, event)?;
-    }
+    let first_seq = writer.append_batch(events)?;
     writer.flush()?;
     Ok(first_seq)
 }

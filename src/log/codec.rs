@@ -80,7 +80,8 @@ pub fn decode_record(format_version: u16, payload: &[u8]) -> Result<Record, Code
 #[inline]
 pub fn decode_record_ref(format_version: u16, payload: &[u8]) -> Result<RecordRef<'_>, CodecError> {
     match format_version {
-        1 => {
+        // Version 2 changed the frames (batches), not the payload.
+        1 | 2 => {
             let (record, used): (RecordRef<'_>, usize) =
                 bincode::borrow_decode_from_slice(payload, CONFIG)?;
             if used != payload.len() {
@@ -95,7 +96,7 @@ pub fn decode_record_ref(format_version: u16, payload: &[u8]) -> Result<RecordRe
 /// Decodes only the sequence number and time that open every payload (cheap; for indexing).
 pub fn decode_position(format_version: u16, payload: &[u8]) -> Result<(u64, TimeMs), CodecError> {
     match format_version {
-        1 => {
+        1 | 2 => {
             let (position, _): ((u64, TimeMs), usize) =
                 bincode::decode_from_slice(payload, CONFIG)?;
             Ok(position)

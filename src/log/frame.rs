@@ -5,7 +5,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::codec::MAX_PAYLOAD_LEN;
-use super::{Damage, FRAME_HEADER_LEN, LogError, MAX_FRAME_LEN};
+use super::{Damage, FRAME_HEADER_LEN, LogError, MAX_FRAME_LEN, MORE_IN_BATCH};
 
 /// Bytes read from the file at a time. Memory use of a reader is this plus one frame.
 const CHUNK_LEN: usize = 256 * 1024;
@@ -29,6 +29,8 @@ pub(crate) enum Next {
     Frame {
         /// Byte offset of the frame.
         offset: u64,
+        /// The next frame is in the same batch (version-2 logs).
+        more: bool,
     },
     /// The file ends exactly after the last frame.
     End,
@@ -56,6 +58,12 @@ pub(crate) struct FrameReader {
     file_len: u64,
     /// Range of the last payload in `buf`.
     payload: (usize, usize),
+    /// Length fields carry [`MORE_IN_BATCH`] (version-2 logs).
+    batches: bool,
+    /// The batch being read: its first frame's offset and its frames so far.
+    open_batch: Option<(u64, u64)>,
+    /// `open_batch` before the last frame, for [`FrameReader::unread`].
+    before_last: Option<(u64, u64)>,
 }
 
 impl FrameReader {
@@ -65,6 +73,7 @@ impl FrameReader {
         path: &Path,
         start: u64,
         file_len: u64,
+        batches: bool,
     ) -> Result<FrameReader, LogError> {
         file.seek(SeekFrom::Start(start))
             .map_err(|e| LogError::io(path, "seek", e))?;
@@ -77,7 +86,32 @@ impl FrameReader {
             offset: start,
             file_len,
             payload: (0, 0),
+            batches,
+            open_batch: None,
+            before_last: None,
         })
+    }
+
+    /// The length and the batch bit of a raw length field.
+    #[inline]
+    fn split_len(&self, raw: u32) -> (u32, bool) {
+        if self.batches {
+            (raw & !MORE_IN_BATCH, raw & MORE_IN_BATCH != 0)
+        } else {
+            (raw, false)
+        }
+    }
+
+    /// Notes a frame read at `offset`; returns what the caller gets.
+    #[inline]
+    fn framed(&mut self, offset: u64, more: bool) -> Next {
+        self.before_last = self.open_batch;
+        if more {
+            self.open_batch.get_or_insert((offset, 0)).1 += 1;
+        } else {
+            self.open_batch = None;
+        }
+        Next::Frame { offset, more }
     }
 
     /// The file offset where the next frame starts.
@@ -100,6 +134,7 @@ impl FrameReader {
         );
         self.pos -= frame_len;
         self.offset = offset;
+        self.open_batch = self.before_last;
     }
 
     /// The payload of the frame the last [`Next::Frame`] named.
@@ -146,7 +181,8 @@ impl FrameReader {
         if let Some(head) = self.buf.get(self.pos..self.pos + FRAME_HEADER_LEN)
             && self.pos + FRAME_HEADER_LEN <= self.end
         {
-            let (stored, len) = parse_frame_header(head);
+            let (stored, raw) = parse_frame_header(head);
+            let (len, more) = self.split_len(raw);
             let frame_end = self.pos + FRAME_HEADER_LEN + len as usize;
             if len != 0
                 && len as usize <= MAX_PAYLOAD_LEN
@@ -157,7 +193,7 @@ impl FrameReader {
                 self.payload = (self.pos + FRAME_HEADER_LEN, frame_end);
                 self.offset += (frame_end - self.pos) as u64;
                 self.pos = frame_end;
-                return Ok(Next::Frame { offset });
+                return Ok(self.framed(offset, more));
             }
         }
         self.next_frame_slow()
@@ -170,7 +206,14 @@ impl FrameReader {
         let offset = self.offset;
         let remaining = self.file_len - offset;
         if remaining == 0 {
-            return Ok(Next::End);
+            // A batch whose last frame never came is cut whole, from its first frame.
+            return Ok(match self.open_batch.take() {
+                Some((start, records)) => Next::Damaged {
+                    offset: start,
+                    damage: Damage::UnfinishedBatch { records },
+                },
+                None => Next::End,
+            });
         }
         if remaining < FRAME_HEADER_LEN as u64 {
             return Ok(Next::Damaged {
@@ -179,7 +222,8 @@ impl FrameReader {
             });
         }
         self.fill(FRAME_HEADER_LEN)?;
-        let (stored, len) = parse_frame_header(&self.buf[self.pos..self.pos + FRAME_HEADER_LEN]);
+        let (stored, raw) = parse_frame_header(&self.buf[self.pos..self.pos + FRAME_HEADER_LEN]);
+        let (len, more) = self.split_len(raw);
         if len == 0 || len as usize > MAX_PAYLOAD_LEN {
             return Ok(Next::Damaged {
                 offset,
@@ -207,7 +251,7 @@ impl FrameReader {
         self.payload = (start, self.pos + frame_len);
         self.pos += frame_len;
         self.offset += frame_len as u64;
-        Ok(Next::Frame { offset })
+        Ok(self.framed(offset, more))
     }
 }
 
@@ -216,8 +260,9 @@ fn valid_frame_at(bytes: &[u8], p: usize) -> bool {
     let Some(head) = bytes.get(p..p + FRAME_HEADER_LEN) else {
         return false;
     };
-    let (stored, len) = parse_frame_header(head);
-    let len = len as usize;
+    let (stored, raw) = parse_frame_header(head);
+    // Either form of the length field: a batch bit makes a frame no less valid.
+    let len = (raw & !MORE_IN_BATCH) as usize;
     if len == 0 || len > MAX_PAYLOAD_LEN {
         return false;
     }
@@ -268,6 +313,15 @@ pub(crate) fn damage_error(
     file_len: u64,
     damage: Damage,
 ) -> LogError {
+    if let Damage::UnfinishedBatch { .. } = damage {
+        return LogError::TornTail {
+            path: path.to_owned(),
+            offset,
+            seq,
+            bytes: file_len - offset,
+            damage,
+        };
+    }
     let frame_level = matches!(
         damage,
         Damage::ShortFrameHeader { .. }

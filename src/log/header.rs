@@ -55,13 +55,29 @@ pub enum HeaderProblem {
 }
 
 impl Header {
-    /// A header for a new log in the current format.
+    /// A header for a new log of single records (format version 1): what `simulate`
+    /// writes, byte-identical to earlier releases.
     pub fn new(scenario_fingerprint: [u8; 32], seed: u64) -> Header {
+        Header {
+            format_version: 1,
+            scenario_fingerprint,
+            seed,
+        }
+    }
+
+    /// A header for a new log of atomic batches (the current format, version 2): what the
+    /// server writes.
+    pub fn batched(scenario_fingerprint: [u8; 32], seed: u64) -> Header {
         Header {
             format_version: FORMAT_VERSION,
             scenario_fingerprint,
             seed,
         }
+    }
+
+    /// True when the log's frames form batches (format version 2 and later).
+    pub fn has_batches(&self) -> bool {
+        self.format_version >= super::BATCHES_VERSION
     }
 
     /// The 56 bytes of this header.

@@ -10,6 +10,15 @@
 //! The payload is one [`Record`] encoded by [`codec`]. Sequence numbers are dense from 0 and
 //! times never decrease; readers check both, so a log that passes [`Records`] is whole.
 //!
+//! # Batches (format version 2)
+//!
+//! In a version-2 log the top bit of a frame's length field ([`MORE_IN_BATCH`], covered by the
+//! checksum) says that the next frame belongs to the same *batch*; a batch ends with a frame
+//! without it. A batch is atomic: one whose last frame is missing at the end of the file is
+//! a torn tail, cut whole. The server appends each write (and each step of the clock) as one
+//! batch. Version 1 has no batches (every record stands alone); `simulate` still writes
+//! version 1, so its logs are byte-identical to earlier releases'.
+//!
 //! - [`LogWriter`] appends through its own buffer, with explicit [`LogWriter::flush`] and
 //!   [`LogWriter::sync`] (fsync) so that callers decide when data is durable (group commit).
 //!   [`LogWriter::open_append`] recovers a torn tail.
@@ -27,6 +36,7 @@
 //! number the damaged record should have had; only `open_append` cuts a torn tail, and it
 //! never touches corruption.
 
+mod checkpoint;
 pub mod codec;
 mod frame;
 mod header;
@@ -35,14 +45,22 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use checkpoint::{Synced, checkpoint_path, read_synced};
 pub use header::{HEADER_LEN, Header, HeaderProblem, MAGIC};
 pub use reader::{IndexEntry, LogFile, Records, ScanSummary};
 pub use writer::{LogWriter, Recovery, sync_parent_dir};
 
 use crate::event::Record;
 
-/// The format version this build writes; it reads every version up to this one.
-pub const FORMAT_VERSION: u16 = 1;
+/// The newest format version this build writes (version 2: batches); it reads every version
+/// up to this one.
+pub const FORMAT_VERSION: u16 = 2;
+
+/// The first format version with batches.
+pub const BATCHES_VERSION: u16 = 2;
+
+/// In a version-2 log, the length field's top bit: the next frame is in the same batch.
+pub const MORE_IN_BATCH: u32 = 1 << 31;
 
 /// Bytes of frame header (length and checksum) before each payload.
 pub const FRAME_HEADER_LEN: usize = 8;
@@ -82,6 +100,11 @@ pub enum Damage {
         /// Sequence number found.
         found: u64,
     },
+    /// The log ends inside a batch: its last frame never reached the file.
+    UnfinishedBatch {
+        /// Records of the batch present.
+        records: u64,
+    },
     /// The record's time is earlier than the one before it.
     TimeBackwards {
         /// Time found, ms.
@@ -111,6 +134,10 @@ impl std::fmt::Display for Damage {
             ),
             Damage::Undecodable(why) => write!(f, "checksum matches but {why}"),
             Damage::SeqGap { found } => write!(f, "record carries seq {found}"),
+            Damage::UnfinishedBatch { records } => write!(
+                f,
+                "the log ends inside a batch ({records} of its records present, not its last)"
+            ),
             Damage::TimeBackwards { at_ms, previous_ms } => {
                 write!(f, "time goes backwards ({at_ms} ms after {previous_ms} ms)")
             }
@@ -190,6 +217,29 @@ pub enum LogError {
         /// What is wrong with it.
         damage: Damage,
     },
+    /// Damage, or the end of the file, inside the part of the log that was synced: records
+    /// there may have been acknowledged, so nothing is cut without `cdnsim repair`.
+    #[error(
+        "{path}: damage at byte offset {offset} (seq {seq}) inside the synced part of the log \
+         (durable up to byte {synced_len}): {damage}. Records there were written durably and \
+         may have been acknowledged, so nothing was cut. Keep a copy, then \
+         `cdnsim repair {path} --truncate-at {cut_at}` drops everything from byte {cut_at} on \
+         (it keeps a backup)"
+    )]
+    SyncedDamage {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the damage.
+        offset: u64,
+        /// Sequence number of the damaged record.
+        seq: u64,
+        /// Bytes known durable (the synced checkpoint).
+        synced_len: u64,
+        /// Where a repair would cut: the end of the last whole batch before the damage.
+        cut_at: u64,
+        /// What is wrong.
+        damage: String,
+    },
     /// An event could not be appended.
     #[error("{path}: cannot append seq {seq}: {reason}")]
     Append {
@@ -214,7 +264,10 @@ impl LogError {
     pub fn is_damage(&self) -> bool {
         matches!(
             self,
-            LogError::Corrupt { .. } | LogError::TornTail { .. } | LogError::CorruptHeader { .. }
+            LogError::Corrupt { .. }
+                | LogError::TornTail { .. }
+                | LogError::CorruptHeader { .. }
+                | LogError::SyncedDamage { .. }
         )
     }
 

@@ -79,7 +79,13 @@ impl Records {
     /// Streams `path` from its first record.
     pub fn open(path: &Path) -> Result<Records, LogError> {
         let (file, header, file_len) = open_with_header(path)?;
-        let frames = FrameReader::new(file, path, HEADER_LEN as u64, file_len)?;
+        let frames = FrameReader::new(
+            file,
+            path,
+            HEADER_LEN as u64,
+            file_len,
+            header.has_batches(),
+        )?;
         Ok(Records::new(frames, header, path, 0, None))
     }
 
@@ -118,13 +124,12 @@ impl Records {
 
     fn fail(&mut self, offset: u64, damage: Damage) -> LogError {
         self.done = true;
-        damage_error(
-            &self.path,
-            offset,
-            self.next_seq,
-            self.frames.file_len(),
-            damage,
-        )
+        // An unfinished batch is named by its first record, already returned.
+        let seq = match damage {
+            Damage::UnfinishedBatch { records } => self.next_seq - records,
+            _ => self.next_seq,
+        };
+        damage_error(&self.path, offset, seq, self.frames.file_len(), damage)
     }
 
     /// The next record, its text borrowed from the reader's buffer until the next call.
@@ -138,7 +143,7 @@ impl Records {
             return None;
         }
         let offset = match self.frames.next_frame() {
-            Ok(Next::Frame { offset }) => offset,
+            Ok(Next::Frame { offset, .. }) => offset,
             Ok(Next::End) => {
                 self.done = true;
                 return None;
@@ -179,7 +184,7 @@ impl Records {
     fn skip_records_while(&mut self, mut skip: impl FnMut(u64, TimeMs) -> bool) {
         loop {
             let (offset, damage) = match self.frames.next_frame() {
-                Ok(Next::Frame { offset }) => {
+                Ok(Next::Frame { offset, .. }) => {
                     let payload = self.frames.payload();
                     let position = codec::decode_position(self.header.format_version, payload)
                         .map_err(|e| Damage::Undecodable(e.to_string()))
@@ -240,7 +245,13 @@ pub(crate) fn scan(
     mut on_record: impl FnMut(IndexEntry),
 ) -> Result<(Header, ScanSummary, Option<LogError>), LogError> {
     let (file, header, file_len) = open_with_header(path)?;
-    let mut frames = FrameReader::new(file, path, HEADER_LEN as u64, file_len)?;
+    let mut frames = FrameReader::new(
+        file,
+        path,
+        HEADER_LEN as u64,
+        file_len,
+        header.has_batches(),
+    )?;
     let mut summary = ScanSummary {
         records: 0,
         first_ms: None,
@@ -248,32 +259,43 @@ pub(crate) fn scan(
         good_len: HEADER_LEN as u64,
         file_len,
     };
+    // What has been read, batches not yet finished included; `summary` only ever holds whole
+    // batches, so that its `good_len` is where a torn tail is cut.
+    let mut read = summary.clone();
     loop {
         let next = frames.next_frame()?;
         let (offset, damage) = match next {
             Next::End => return Ok((header, summary, None)),
             Next::Damaged { offset, damage } => (offset, damage),
-            Next::Frame { offset } => {
+            Next::Frame { offset, more } => {
                 let position = codec::decode_position(header.format_version, frames.payload())
                     .map_err(|e| Damage::Undecodable(e.to_string()))
                     .and_then(|(seq, at_ms)| {
-                        check_position(seq, at_ms, summary.records, summary.last_ms)?;
+                        check_position(seq, at_ms, read.records, read.last_ms)?;
                         Ok((seq, at_ms))
                     });
                 match position {
                     Ok((seq, at_ms)) => {
                         on_record(IndexEntry { seq, at_ms, offset });
-                        summary.records += 1;
-                        summary.first_ms.get_or_insert(at_ms);
-                        summary.last_ms = Some(at_ms);
-                        summary.good_len = frames.offset();
+                        read.records += 1;
+                        read.first_ms.get_or_insert(at_ms);
+                        read.last_ms = Some(at_ms);
+                        read.good_len = frames.offset();
+                        if !more {
+                            summary = read.clone();
+                        }
                         continue;
                     }
                     Err(damage) => (offset, damage),
                 }
             }
         };
-        let error = damage_error(path, offset, summary.records, file_len, damage);
+        // Damage inside a batch is named where it is; the batch is cut whole.
+        let seq = match damage {
+            Damage::UnfinishedBatch { .. } => summary.records,
+            _ => read.records,
+        };
+        let error = damage_error(path, offset, seq, file_len, damage);
         return Ok((header, summary, Some(error)));
     }
 }
@@ -361,7 +383,13 @@ impl LogFile {
             return self.records();
         };
         let (file, header, file_len) = open_with_header(&self.path)?;
-        let frames = FrameReader::new(file, &self.path, entry.offset, file_len)?;
+        let frames = FrameReader::new(
+            file,
+            &self.path,
+            entry.offset,
+            file_len,
+            header.has_batches(),
+        )?;
         // The record at the entry is checked against its own time: times never decrease, so
         // `previous_ms = at_ms` accepts exactly what the full scan accepted.
         Ok(Records::new(

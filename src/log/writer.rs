@@ -4,11 +4,12 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::checkpoint::{Checkpoint, Synced, read_synced};
 use super::codec::{self, MAX_PAYLOAD_LEN};
 use super::frame::frame_crc;
 use super::header::Header;
 use super::reader::scan;
-use super::{FRAME_HEADER_LEN, LogError};
+use super::{FRAME_HEADER_LEN, HEADER_LEN, LogError, MORE_IN_BATCH};
 use crate::event::{Event, TimeMs};
 
 /// Buffered bytes that trigger a write to the file.
@@ -45,6 +46,10 @@ pub struct LogWriter {
     /// Bytes handed to the file so far (header included); buffered bytes come on top.
     written: u64,
     poisoned: bool,
+    /// How far the log is known durable.
+    synced: Synced,
+    /// The synced checkpoint beside a version-2 log.
+    checkpoint: Option<Checkpoint>,
 }
 
 impl LogWriter {
@@ -59,38 +64,43 @@ impl LogWriter {
             .map_err(|e| LogError::io(path, "write header", e))?;
         file.sync_all()
             .map_err(|e| LogError::io(path, "sync header", e))?;
+        let mut writer = LogWriter::new(file, path, header, 0, None, HEADER_LEN as u64);
+        if header.has_batches() {
+            let checkpoint = Checkpoint::open(path)?;
+            checkpoint.write(writer.synced, true)?;
+            writer.checkpoint = Some(checkpoint);
+        }
         sync_parent_dir(path)?;
-        Ok(LogWriter::new(
-            file,
-            path,
-            header,
-            0,
-            None,
-            super::HEADER_LEN as u64,
-        ))
+        Ok(writer)
     }
 
-    /// Opens an existing log to append to it. A torn last record is cut off (with a warning
-    /// naming the byte offset); corruption anywhere else is an error and nothing is changed.
+    /// Opens an existing log to append to it. A torn tail — a last record, or a last batch,
+    /// that never fully reached the file — is cut off (with a warning naming the byte offset),
+    /// unless the synced checkpoint says those bytes were synced: damage to synced
+    /// (acknowledged) records, or corruption anywhere, is an error and nothing is changed.
     pub fn open_append(path: &Path) -> Result<(LogWriter, Recovery), LogError> {
+        let synced = read_synced(path)?;
         let (header, summary, damage) = scan(path, |_| {})?;
+        check_synced(path, synced, &summary, damage.as_ref())?;
         let cut = match damage {
             None => None,
             Some(LogError::TornTail {
                 offset,
-                bytes,
                 seq,
                 damage,
                 ..
             }) => {
+                let bytes = summary.file_len - summary.good_len;
                 tracing::warn!(
                     path = %path.display(),
                     offset,
                     bytes,
                     seq,
-                    "torn tail at byte offset {offset}: cutting {bytes} bytes ({damage})"
+                    "torn tail at byte offset {offset}: cutting {bytes} bytes from byte {} \
+                     ({damage})",
+                    summary.good_len
                 );
-                Some((offset, bytes))
+                Some((summary.good_len, bytes))
             }
             Some(other) => return Err(other),
         };
@@ -112,7 +122,7 @@ impl LogWriter {
             last_ms: summary.last_ms,
             cut,
         };
-        let writer = LogWriter::new(
+        let mut writer = LogWriter::new(
             file,
             path,
             header,
@@ -120,6 +130,11 @@ impl LogWriter {
             summary.last_ms,
             summary.good_len,
         );
+        if header.has_batches() {
+            let checkpoint = Checkpoint::open(path)?;
+            checkpoint.write(writer.synced, true)?;
+            writer.checkpoint = Some(checkpoint);
+        }
         Ok((writer, recovery))
     }
 
@@ -140,6 +155,11 @@ impl LogWriter {
             last_ms,
             written,
             poisoned: false,
+            synced: Synced {
+                len: written,
+                records: next_seq,
+            },
+            checkpoint: None,
         }
     }
 
@@ -172,6 +192,36 @@ impl LogWriter {
     /// outside the timeline or earlier than the last one, and a payload over the size limit,
     /// leaving the log as it was.
     pub fn append(&mut self, at_ms: TimeMs, event: &Event) -> Result<u64, LogError> {
+        let seq = self.encode_frame(at_ms, event, false)?;
+        if self.buf.len() >= WRITE_BUFFER_LEN {
+            self.write_buffer()?;
+        }
+        Ok(seq)
+    }
+
+    /// Appends `events` as one atomic batch (in a version-2 log; in a version-1 log, one
+    /// record after the other); returns the first one's sequence number. A refused event
+    /// leaves the log as it was before the batch: the batch is buffered whole before any of
+    /// it is written.
+    pub fn append_batch(&mut self, events: &[(TimeMs, Event)]) -> Result<u64, LogError> {
+        let (first_seq, last_ms, start) = (self.next_seq, self.last_ms, self.buf.len());
+        let batches = self.header.has_batches();
+        for (i, (at_ms, event)) in events.iter().enumerate() {
+            let more = batches && i + 1 < events.len();
+            if let Err(e) = self.encode_frame(*at_ms, event, more) {
+                self.buf.truncate(start);
+                (self.next_seq, self.last_ms) = (first_seq, last_ms);
+                return Err(e);
+            }
+        }
+        if self.buf.len() >= WRITE_BUFFER_LEN {
+            self.write_buffer()?;
+        }
+        Ok(first_seq)
+    }
+
+    /// Encodes one frame into the buffer; `more` marks it as not the last of its batch.
+    fn encode_frame(&mut self, at_ms: TimeMs, event: &Event, more: bool) -> Result<u64, LogError> {
         let seq = self.next_seq;
         if self.poisoned {
             return Err(LogError::Poisoned {
@@ -220,15 +270,13 @@ impl LogWriter {
                 });
             }
         };
-        // `len <= MAX_PAYLOAD_LEN` (64 KiB), so it fits in u32.
-        self.buf[start + 4..start + 8].copy_from_slice(&(len as u32).to_le_bytes());
+        // `len <= MAX_PAYLOAD_LEN` (64 KiB), so it fits in u32 with the batch bit free.
+        let field = len as u32 | if more { MORE_IN_BATCH } else { 0 };
+        self.buf[start + 4..start + 8].copy_from_slice(&field.to_le_bytes());
         let crc = frame_crc(&self.buf[start + 4..]);
         self.buf[start..start + 4].copy_from_slice(&crc.to_le_bytes());
         self.next_seq += 1;
         self.last_ms = Some(at_ms);
-        if self.buf.len() >= WRITE_BUFFER_LEN {
-            self.write_buffer()?;
-        }
         Ok(seq)
     }
 
@@ -270,7 +318,56 @@ impl LogWriter {
         self.file.sync_data().map_err(|e| {
             self.poisoned = true;
             LogError::io(&self.path, "sync", e)
+        })?;
+        self.note_synced(self.written, self.next_seq)
+    }
+
+    /// Flushes, and tells what an fsync of the [`sync_handle`](LogWriter::sync_handle) begun
+    /// now makes durable: the bytes handed to the file and the records in them.
+    pub fn flush_for_sync(&mut self) -> Result<Synced, LogError> {
+        self.write_buffer()?;
+        Ok(Synced {
+            len: self.written,
+            records: self.next_seq,
         })
+    }
+
+    /// Notes that the first `len` bytes (`records` records) are durable, in the synced
+    /// checkpoint too.
+    pub fn note_synced(&mut self, len: u64, records: u64) -> Result<(), LogError> {
+        if len <= self.synced.len {
+            return Ok(());
+        }
+        self.synced = Synced { len, records };
+        match &self.checkpoint {
+            Some(checkpoint) => checkpoint.write(self.synced, false),
+            None => Ok(()),
+        }
+    }
+
+    /// How far the log is known durable.
+    pub fn synced(&self) -> Synced {
+        self.synced
+    }
+
+    /// After a failed write or sync: cuts the file back to what is known durable, so that no
+    /// record that was never acknowledged survives a restart, and poisons the writer.
+    pub fn roll_back(&mut self) -> Result<(), LogError> {
+        self.poisoned = true;
+        self.buf.clear();
+        self.file
+            .set_len(self.synced.len)
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| LogError::io(&self.path, "cut back to the synced length", e))
+    }
+
+    /// Syncs the log and its checkpoint, at a clean stop.
+    pub fn finish(&mut self) -> Result<(), LogError> {
+        self.sync()?;
+        match &self.checkpoint {
+            Some(checkpoint) => checkpoint.write(self.synced, true),
+            None => Ok(()),
+        }
     }
 }
 
@@ -282,6 +379,50 @@ impl Drop for LogWriter {
             tracing::warn!(error = %e, "records still buffered when the log writer was dropped were lost");
         }
     }
+}
+
+/// Refuses to go on when damage, or the end of the file, lies before the synced checkpoint:
+/// records there were durable, and may have been acknowledged.
+fn check_synced(
+    path: &Path,
+    synced: Option<Synced>,
+    summary: &super::ScanSummary,
+    damage: Option<&LogError>,
+) -> Result<(), LogError> {
+    let Some(synced) = synced else {
+        return Ok(());
+    };
+    let (offset, seq, what) = match damage {
+        Some(LogError::TornTail {
+            offset,
+            seq,
+            damage,
+            ..
+        })
+        | Some(LogError::Corrupt {
+            offset,
+            seq,
+            damage,
+            ..
+        }) => (*offset, *seq, damage.to_string()),
+        _ if summary.file_len < synced.len => (
+            summary.file_len,
+            summary.records,
+            format!("the file ends at byte {} before it", summary.file_len),
+        ),
+        _ => return Ok(()),
+    };
+    if offset >= synced.len {
+        return Ok(());
+    }
+    Err(LogError::SyncedDamage {
+        path: path.to_owned(),
+        offset,
+        seq,
+        synced_len: synced.len,
+        cut_at: summary.good_len,
+        damage: what,
+    })
 }
 
 /// Makes a new (or renamed) file's directory entry durable.

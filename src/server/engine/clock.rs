@@ -53,9 +53,13 @@ impl Engine {
         if to_ms <= self.now_ms() {
             return Ok(());
         }
-        let result = self.produce(&mut p, to_ms);
+        let mut result = self.produce(&mut p, to_ms);
+        // Records held back for a write must be readable before the clock passes them.
+        if result.is_ok() && !p.pending.events.is_empty() {
+            result = self.sync_and_release(&mut p);
+        }
         if result.is_err() {
-            p.failed = true;
+            p.fail();
             self.stop();
         }
         result?;

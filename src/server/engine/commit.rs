@@ -59,6 +59,15 @@ impl GroupCommit {
         self.mode == Commit::PerWrite
     }
 
+    /// Records below `upto` are durable (synced outside a group-commit sync).
+    pub(super) fn synced_up_to(&self, upto: u64) {
+        let mut d = locks::lock(&self.durable);
+        d.synced = d.synced.max(upto);
+        let synced = d.synced;
+        drop(d);
+        self.changed.send_replace(synced);
+    }
+
     /// Marks the log failed and wakes every waiter.
     fn fail(&self) {
         let mut d = locks::lock(&self.durable);
@@ -118,6 +127,11 @@ impl Engine {
     fn sync_and_publish(&self) -> Result<u64, EngineError> {
         let synced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.sync_once()))
             .unwrap_or_else(|_| Err(EngineError::Join("the sync panicked".into())));
+        if synced.is_err()
+            && let Some(producer) = &self.producer
+        {
+            locks::lock(producer).fail();
+        }
         let mut d = locks::lock(&self.commit.durable);
         d.syncing = false;
         match &synced {
@@ -133,15 +147,18 @@ impl Engine {
         synced
     }
 
-    /// One group-commit sync: flush, note how far, fsync without holding the writer.
+    /// One group-commit sync: flush and note how far, fsync without holding the writer, then
+    /// note it durable and let readers see the records it covers.
     fn sync_once(&self) -> Result<u64, EngineError> {
         let Some(producer) = &self.producer else {
             return Ok(0);
         };
-        let upto = {
+        let point = {
             let mut p = locks::lock(producer);
-            p.writer.flush()?;
-            p.writer.next_seq()
+            if p.failed {
+                return Err(EngineError::Stopped);
+            }
+            p.writer.flush_for_sync()?
         };
         if let Some(file) = &self.commit.sync_file {
             file.sync_data().map_err(|e| EngineError::Io {
@@ -149,6 +166,12 @@ impl Engine {
                 source: e,
             })?;
         }
-        Ok(upto)
+        let mut p = locks::lock(producer);
+        if p.failed {
+            return Err(EngineError::Stopped);
+        }
+        p.writer.note_synced(point.len, point.records)?;
+        self.release(&mut p, point.records)?;
+        Ok(point.records)
     }
 }

@@ -36,6 +36,11 @@ impl DataDir {
                 .find(|p| !p.exists())
                 .unwrap_or_else(|| dir.join(format!("{LOG_FILE}.old")));
             std::fs::rename(&log_path, &aside).map_err(io(&log_path))?;
+            let checkpoint = crate::log::checkpoint_path(&log_path);
+            if checkpoint.exists() {
+                let aside = crate::log::checkpoint_path(&aside);
+                std::fs::rename(&checkpoint, &aside).map_err(io(&checkpoint))?;
+            }
             tracing::warn!(old = %aside.display(), "--fresh: moved the previous log aside");
         }
         Ok(DataDir {

@@ -128,7 +128,31 @@ struct Producer {
     sim: Simulator,
     writer: LogWriter,
     batch: Vec<(TimeMs, Event)>,
+    /// Logged, not yet durable, so not yet applied: a write's records and everything after
+    /// them, in log order.
+    pending: Pending,
     failed: bool,
+}
+
+/// Records logged but held back from readers until they are durable.
+#[derive(Debug, Default)]
+struct Pending {
+    /// The seq of `events[0]`.
+    first_seq: u64,
+    events: Vec<(TimeMs, Event)>,
+}
+
+impl Producer {
+    /// A write or a sync failed: the log's end is unknown. Cuts it back to what is durable
+    /// (no record that was never acknowledged survives a restart), drops what was held back,
+    /// and refuses everything from now on.
+    fn fail(&mut self) {
+        self.failed = true;
+        self.pending.events.clear();
+        if let Err(e) = self.writer.roll_back() {
+            tracing::error!(error = %e, "cutting the log back to its synced length failed");
+        }
+    }
 }
 
 /// The server's state. See the module docs.
@@ -191,7 +215,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let dir = DataDir::open(data_dir, fresh)?;
         let log_path = dir.log_path.clone();
-        let header = Header::new(scenario.fingerprint(), scenario.seed);
+        let header = Header::batched(scenario.fingerprint(), scenario.seed);
         let start_ms = scenario.start_ms;
         let origin = Origin {
             fingerprint: header.scenario_fingerprint,
@@ -221,6 +245,7 @@ impl Engine {
                 sim,
                 writer,
                 batch: Vec::with_capacity(BATCH_EVENTS + 1_024),
+                pending: Pending::default(),
                 failed: false,
             })),
             log_path,
@@ -290,29 +315,66 @@ impl Engine {
     /// Runs the simulator up to `to_ms`, logging and applying every event due by then.
     fn produce(&self, p: &mut Producer, to_ms: TimeMs) -> Result<(), EngineError> {
         let Producer {
-            sim, writer, batch, ..
+            sim,
+            writer,
+            batch,
+            pending,
+            ..
         } = p;
         let mut sink = Live {
             engine: self,
             writer,
+            pending,
+            hold: false,
         };
         drive::run_to(sim, batch, to_ms, &mut sink)
     }
 
-    /// Flushes and syncs the log (at shutdown).
+    /// Applies the held-back records below seq `upto` (now durable) and lets readers see them.
+    fn release(&self, p: &mut Producer, upto: u64) -> Result<(), EngineError> {
+        let pending = &mut p.pending;
+        let n = (upto.saturating_sub(pending.first_seq) as usize).min(pending.events.len());
+        if n == 0 {
+            return Ok(());
+        }
+        let released: Vec<(TimeMs, Event)> = pending.events.drain(..n).collect();
+        drive::apply(&mut locks::write(&self.model), pending.first_seq, &released)?;
+        pending.first_seq += n as u64;
+        self.visible_events
+            .fetch_max(pending.first_seq, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Syncs now and releases everything held back (before the clock moves past it).
+    fn sync_and_release(&self, p: &mut Producer) -> Result<(), EngineError> {
+        p.writer.sync()?;
+        let upto = p.writer.next_seq();
+        self.release(p, upto)?;
+        self.commit.synced_up_to(upto);
+        Ok(())
+    }
+
+    /// Syncs the log and its checkpoint (at shutdown).
     pub fn sync(&self) -> Result<(), EngineError> {
         if let Some(producer) = &self.producer {
-            locks::lock(producer).writer.sync()?;
+            let mut p = locks::lock(producer);
+            if !p.failed {
+                p.writer.finish()?;
+            }
         }
         Ok(())
     }
 }
 
 /// The server's sink: append and hand to the OS, then fold under the model's write lock
-/// (one hold per batch: readers wait at most one batch), then let log readers see them.
+/// (one hold per batch: readers wait at most one batch), then let log readers see them —
+/// unless records are held back until durable (`hold`, a write's rows, or anything after
+/// them): those wait in `pending` for [`Engine::release`].
 struct Live<'a> {
     engine: &'a Engine,
     writer: &'a mut LogWriter,
+    pending: &'a mut Pending,
+    hold: bool,
 }
 
 impl Sink for Live<'_> {
@@ -320,6 +382,13 @@ impl Sink for Live<'_> {
 
     fn take(&mut self, events: &mut Vec<(TimeMs, Event)>) -> Result<(), EngineError> {
         let first_seq = drive::append(self.writer, events)?;
+        if self.hold || !self.pending.events.is_empty() {
+            if self.pending.events.is_empty() {
+                self.pending.first_seq = first_seq;
+            }
+            self.pending.events.append(events);
+            return Ok(());
+        }
         drive::apply(&mut locks::write(&self.engine.model), first_seq, events)?;
         self.engine
             .visible_events
@@ -338,6 +407,13 @@ fn reopen(
 ) -> Result<LogWriter, EngineError> {
     let (mut writer, _recovery) = LogWriter::open_append(log_path)?;
     let found = *writer.header();
+    if !found.has_batches() {
+        tracing::warn!(
+            path = %log_path.display(),
+            "this log is format version 1: a write that fails half-way may leave some of its \
+             rows; --fresh starts a version-2 log, whose writes are atomic"
+        );
+    }
     if found.scenario_fingerprint != header.scenario_fingerprint || found.seed != header.seed {
         return Err(EngineError::OtherScenario {
             path: log_path.to_owned(),

@@ -12,9 +12,10 @@ use crate::sim::Submission;
 impl Engine {
     /// Makes a write at the clock's time: decides it (the caller checked its parameters), lets
     /// the simulator catch up with the clock (so a restart re-running the log sees the same
-    /// order), then logs and applies its rows. With [`super::Commit::PerWrite`] they are synced
-    /// before this returns; with [`super::Commit::Group`] the caller must await
-    /// [`Engine::durable`] with the returned seq before answering. Blocking.
+    /// order), then logs its rows as one atomic batch. Readers see them only once they are
+    /// durable: with [`super::Commit::PerWrite`] before this returns; with
+    /// [`super::Commit::Group`] the caller must await [`Engine::durable`] with the returned
+    /// seq before answering. A failure cuts the log back to what was durable. Blocking.
     pub fn write(&self, request: &WriteRequest) -> Result<(Vec<TaskId>, u64), ApiError> {
         let Some(mut p) = self.producer() else {
             return Err(ApiError::read_only("this action"));
@@ -27,10 +28,10 @@ impl Engine {
         let submissions = decide(&locks::read(&self.model), request, now_ms)?;
         let mut result = self.create(&mut p, submissions, now_ms);
         if self.commit.is_per_write() && result.is_ok() {
-            result = p.writer.sync().map_err(EngineError::from).and(result);
+            result = self.sync_and_release(&mut p).and(result);
         }
         if result.is_err() {
-            p.failed = true;
+            p.fail();
             self.stop();
         }
         result.map_err(unavailable)
@@ -44,7 +45,11 @@ impl Engine {
     ) -> Result<(Vec<TaskId>, u64), EngineError> {
         self.produce(p, now_ms)?;
         let Producer {
-            sim, writer, batch, ..
+            sim,
+            writer,
+            batch,
+            pending,
+            ..
         } = &mut *p;
         batch.clear();
         let mut task_ids: Vec<TaskId> = Vec::new();
@@ -52,9 +57,12 @@ impl Engine {
             // Ids never repeat across domains (the batcher keys them by domain).
             task_ids.extend(sim.submit(submission, batch));
         }
+        // One atomic batch, held back from readers until it is durable.
         super::Live {
             engine: self,
             writer,
+            pending,
+            hold: true,
         }
         .take(batch)?;
         // Whatever the new rows made due already (a zero queue delay) follows them at once,
