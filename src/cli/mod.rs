@@ -8,6 +8,7 @@ mod check;
 mod diff;
 mod dump;
 mod query;
+mod repair;
 mod serve;
 mod simulate;
 mod verify;
@@ -41,6 +42,7 @@ enum Command {
     Diff(diff::Args),
     Query(query::Args),
     Serve(serve::Args),
+    Repair(repair::Args),
 }
 
 /// How a command ended.
@@ -76,6 +78,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Diff(args) => diff::run(&args, &mut out),
         Command::Query(args) => query::run(&args, &mut out),
         Command::Serve(args) => serve::run(&args, &mut out),
+        Command::Repair(args) => repair::run(&args, &mut out),
     };
     let flushed = out.flush();
     match (result, flushed) {

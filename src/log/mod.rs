@@ -48,7 +48,9 @@ use std::path::{Path, PathBuf};
 pub use checkpoint::{Synced, checkpoint_path, read_synced};
 pub use header::{HEADER_LEN, Header, HeaderProblem, MAGIC};
 pub use reader::{IndexEntry, LogFile, Records, ScanSummary};
-pub use writer::{LogWriter, Recovery, sync_parent_dir};
+pub use writer::{
+    LogWriter, Recovery, Truncated, check_against_checkpoint, sync_parent_dir, truncate_at,
+};
 
 use crate::event::Record;
 
@@ -239,6 +241,16 @@ pub enum LogError {
         cut_at: u64,
         /// What is wrong.
         damage: String,
+    },
+    /// A repair was asked to cut where it cannot.
+    #[error("{path}: cannot cut at byte {offset}: {reason}")]
+    BadCut {
+        /// The file.
+        path: PathBuf,
+        /// The offset asked for.
+        offset: u64,
+        /// Why not.
+        reason: String,
     },
     /// An event could not be appended.
     #[error("{path}: cannot append seq {seq}: {reason}")]

@@ -242,7 +242,17 @@ pub struct ScanSummary {
 /// damage and returns it as the error, with the summary of what came before it.
 pub(crate) fn scan(
     path: &Path,
+    on_record: impl FnMut(IndexEntry),
+) -> Result<(Header, ScanSummary, Option<LogError>), LogError> {
+    scan_batches(path, on_record, |_| {})
+}
+
+/// [`scan`], also calling `on_batch` with the summary after every whole batch (every record
+/// of a version-1 log): the places a log can be cut without breaking a batch.
+pub(crate) fn scan_batches(
+    path: &Path,
     mut on_record: impl FnMut(IndexEntry),
+    mut on_batch: impl FnMut(&ScanSummary),
 ) -> Result<(Header, ScanSummary, Option<LogError>), LogError> {
     let (file, header, file_len) = open_with_header(path)?;
     let mut frames = FrameReader::new(
@@ -283,6 +293,7 @@ pub(crate) fn scan(
                         read.good_len = frames.offset();
                         if !more {
                             summary = read.clone();
+                            on_batch(&summary);
                         }
                         continue;
                     }

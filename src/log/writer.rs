@@ -381,6 +381,87 @@ impl Drop for LogWriter {
     }
 }
 
+/// Checks a log against its synced checkpoint: [`LogError::SyncedDamage`] when damage, or the
+/// end of the file, lies inside the part the checkpoint says was synced; `Ok` when there is no
+/// checkpoint, or the log holds everything it covers. What `verify` reports and `serve` refuses.
+pub fn check_against_checkpoint(path: &Path) -> Result<(), LogError> {
+    let synced = read_synced(path)?;
+    if synced.is_none() {
+        return Ok(());
+    }
+    let (_, summary, damage) = scan(path, |_| {})?;
+    check_synced(path, synced, &summary, damage.as_ref())
+}
+
+/// What [`truncate_at`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncated {
+    /// The copy of the log as it was.
+    pub backup: PathBuf,
+    /// Records kept.
+    pub records: u64,
+    /// Bytes cut off.
+    pub bytes: u64,
+}
+
+/// Cuts the log at `offset` — which must be the end of a whole batch (a whole record in a
+/// version-1 log) at or before its first damage, or the end of the header — after copying it
+/// to `LOG.bak.N` (never overwriting), and sets its synced checkpoint to the new end. The only
+/// way to drop records the checkpoint says were synced.
+pub fn truncate_at(path: &Path, offset: u64) -> Result<Truncated, LogError> {
+    let mut cuts = vec![(HEADER_LEN as u64, 0u64)];
+    let (header, summary, _damage) =
+        super::reader::scan_batches(path, |_| {}, |s| cuts.push((s.good_len, s.records)))?;
+    let Some(&(_, records)) = cuts.iter().find(|(at, _)| *at == offset) else {
+        let below = cuts.iter().rev().find(|(at, _)| *at < offset).map(|c| c.0);
+        let above = cuts.iter().find(|(at, _)| *at > offset).map(|c| c.0);
+        let near = match (below, above) {
+            (Some(b), Some(a)) => format!("the nearest are {b} and {a}"),
+            (Some(b), None) => format!("the last before it is {b}"),
+            (None, Some(a)) => format!("the first is {a}"),
+            (None, None) => "there is none".into(),
+        };
+        return Err(LogError::BadCut {
+            path: path.to_owned(),
+            offset,
+            reason: format!(
+                "not the end of a whole batch before the first damage (of {} bytes); {near}",
+                summary.file_len
+            ),
+        });
+    };
+    let backup = (1..)
+        .map(|n| PathBuf::from(format!("{}.bak.{n}", path.display())))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| PathBuf::from(format!("{}.bak", path.display())));
+    std::fs::copy(path, &backup).map_err(|e| LogError::io(&backup, "back up the log", e))?;
+    File::open(&backup)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| LogError::io(&backup, "sync the backup", e))?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| LogError::io(path, "open for repair", e))?;
+    file.set_len(offset)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| LogError::io(path, "cut", e))?;
+    if header.has_batches() || read_synced(path)?.is_some() {
+        Checkpoint::open(path)?.write(
+            Synced {
+                len: offset,
+                records,
+            },
+            true,
+        )?;
+    }
+    sync_parent_dir(path)?;
+    Ok(Truncated {
+        backup,
+        records,
+        bytes: summary.file_len - offset,
+    })
+}
+
 /// Refuses to go on when damage, or the end of the file, lies before the synced checkpoint:
 /// records there were durable, and may have been acknowledged.
 fn check_synced(

@@ -99,7 +99,9 @@ pub fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
     let mut at = cdnsim::log::HEADER_LEN;
     while at + 8 <= bytes.len() {
         offsets.push(at);
-        let len = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
+        let field =
+            u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
+        let len = field & !cdnsim::log::MORE_IN_BATCH; // version 2: the batch bit
         at += 8 + len as usize;
     }
     offsets
