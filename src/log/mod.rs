@@ -33,8 +33,9 @@
 //! middle of a write leaves). Anything else — a bad checksum or impossible length with a valid
 //! frame after it, a payload that does not decode, a gap in sequence numbers, a time going
 //! backwards — is corruption. Readers report both with the byte offset and the sequence
-//! number the damaged record should have had; only `open_append` cuts a torn tail, and it
-//! never touches corruption.
+//! number the damaged record should have had; only `open_append` cuts a torn tail — never one
+//! inside the part of the log the synced checkpoint says was durable — and it never touches
+//! corruption; only [`truncate_at`] (`cdnsim repair`) cuts synced records.
 
 mod checkpoint;
 pub mod codec;
