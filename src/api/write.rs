@@ -8,8 +8,8 @@
 
 use super::error::{ApiError, ErrorKind};
 use super::params::Params;
-use crate::event::{ObjectType, TimeMs};
-use crate::model::ReadModel;
+use crate::event::{Event, ObjectType, Source, TimeMs};
+use crate::model::{ReadModel, day_start_ms};
 use crate::objpath;
 use crate::scenario::Limits;
 use crate::sim::Submission;
@@ -136,10 +136,13 @@ fn boolean(params: &Params, name: &'static str) -> Result<Option<bool>, ApiError
 
 /// What a write submits, decided against the state as of `now_ms`: one [`Submission`] per
 /// domain, in request order — or the error the write answers (a domain the account does not
-/// own, or a daily quota the rows would exceed). Pure: the caller holds the log's writer, so
-/// the model cannot change between this decision and the append.
+/// own, or a daily quota the rows would exceed). `held_back` are records already logged but not
+/// yet in the model (earlier writes waiting for their fsync): their API rows count against the
+/// quota too. Pure: the caller holds the log's writer, so neither can change between this
+/// decision and the append.
 pub fn decide(
     model: &ReadModel,
+    held_back: &[(TimeMs, Event)],
     request: &WriteRequest,
     now_ms: TimeMs,
 ) -> Result<Vec<Submission>, ApiError> {
@@ -156,7 +159,18 @@ pub fn decide(
         });
     }
     let object_type = request.object_type;
-    let used = model.quota_used(object_type, now_ms);
+    let day_ms = day_start_ms(now_ms, account.quotas.reset_utc_offset_s);
+    let in_flight = held_back
+        .iter()
+        .filter(|(at_ms, event)| {
+            (day_ms..=now_ms).contains(at_ms)
+                && matches!(
+                    event,
+                    Event::Created { object_type: t, source: Source::Api, .. } if *t == object_type
+                )
+        })
+        .count() as u64;
+    let used = model.quota_used(object_type, now_ms) + in_flight;
     if used + request.rows() as u64 > u64::from(account.quotas.daily(object_type)) {
         return Err(ApiError::quota_exceeded(object_type.is_preload()));
     }
@@ -236,7 +250,7 @@ mod tests {
             ];
             WriteRequest::refresh(&params.into_iter().collect(), limits)
         };
-        decide(model, &request.expect("valid parameters"), now_ms)
+        decide(model, &[], &request.expect("valid parameters"), now_ms)
     }
 
     fn api(
@@ -316,6 +330,42 @@ mod tests {
             NOON,
         );
         assert_eq!(over.map_err(|e| e.code()), Err("QuotaExceeded.Preload"));
+    }
+
+    #[test]
+    fn rows_held_back_for_their_fsync_count_against_the_quota() {
+        let model = given(&[api(NOON - 3, "a.com", ObjectType::File)]);
+        let held = |at_ms: TimeMs, object_type, source| {
+            let event = Event::Created {
+                row: 9,
+                task_id: crate::event::TaskId(9),
+                domain: "a.com".into(),
+                object_path: "http://a.com/held".into(),
+                object_type,
+                source,
+            };
+            (at_ms, event)
+        };
+        let request = WriteRequest {
+            object_type: ObjectType::File,
+            by_domain: vec![("a.com".into(), vec!["http://a.com/x".into()])],
+        };
+        // One in the model, one held back: a third fits, a fourth does not.
+        let one = [held(NOON - 1, ObjectType::File, Source::Api)];
+        assert!(decide(&model, &one, &request, NOON).is_ok());
+        let two = [
+            held(NOON - 2, ObjectType::File, Source::Api),
+            held(NOON - 1, ObjectType::File, Source::Api),
+        ];
+        let over = decide(&model, &two, &request, NOON);
+        assert_eq!(over.map_err(|e| e.code()), Err("QuotaExceeded.Refresh"));
+        // Held-back rows of another type, of the scenario or of yesterday do not count.
+        let others = [
+            held(NOON - 2, ObjectType::Directory, Source::Api),
+            held(NOON - 1, ObjectType::File, Source::Scenario),
+            held(MIDNIGHT - 1, ObjectType::File, Source::Api),
+        ];
+        assert!(decide(&model, &others, &request, NOON).is_ok());
     }
 
     #[test]

@@ -26,6 +26,25 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
+    // A log in a data directory that a server holds is the server's: never cut under it.
+    let lock_path = args
+        .log
+        .parent()
+        .map(|dir| dir.join("lock"))
+        .filter(|p| p.exists());
+    let _lock = match &lock_path {
+        Some(path) => {
+            let file = std::fs::File::open(path)?;
+            if file.try_lock().is_err() {
+                return Err(CliError::Usage(format!(
+                    "{} is locked: a cdnsim server holds this data directory; stop it first",
+                    path.display()
+                )));
+            }
+            Some(file)
+        }
+        None => None,
+    };
     let cut = crate::log::truncate_at(&args.log, args.truncate_at)?;
     writeln!(
         out,

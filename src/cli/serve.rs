@@ -89,8 +89,9 @@ pub(super) struct Args {
     /// byte (slow-header clients).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     header_timeout: Duration,
-    /// Request-body bytes held in memory at once across all connections; a request that
-    /// would go over gets 503 ServiceUnavailable at once.
+    /// Request-body bytes held in memory at once across all connections, as they arrive (each
+    /// byte counts 4, for its decoded copies: at least 4 x --max-body); a request that would go
+    /// over gets 503 ServiceUnavailable at once.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
     body_budget: usize,
 }

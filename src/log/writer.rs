@@ -131,6 +131,12 @@ impl LogWriter {
             summary.good_len,
         );
         if header.has_batches() {
+            // What the last process flushed may still be only in the page cache: make it
+            // durable before the checkpoint says it is.
+            writer
+                .file
+                .sync_all()
+                .map_err(|e| LogError::io(path, "sync", e))?;
             let checkpoint = Checkpoint::open(path)?;
             checkpoint.write(writer.synced, true)?;
             writer.checkpoint = Some(checkpoint);

@@ -250,6 +250,13 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
         Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    if app.engine.is_stopped() {
+        // The log was cut back to its synced length: what is past it is not on disk.
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the log writer stopped after an error; restart the server".into(),
+        );
+    }
     let Ok(permit) = Arc::clone(&app.streams).try_acquire_owned() else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,

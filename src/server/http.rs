@@ -292,7 +292,7 @@ async fn decode(app: &App, req: Request<Incoming>) -> Result<Decoded, ApiError> 
 
 /// Budget a request body takes per byte: the body and the copies decoding it makes (form
 /// pairs, the parameters, the RequestId's canonical string).
-const BODY_COPIES: usize = 4;
+pub const BODY_COPIES: usize = 4;
 
 /// Reads a request body of at most `body_bytes_max` bytes within the body timeout, holding
 /// its bytes against the server's body budget (all request bodies in memory at once) until the
@@ -321,12 +321,9 @@ async fn read_body(
         }
         Ok::<(), ApiError>(())
     };
-    // A declared length is held before reading: a flood of large bodies is refused up front.
-    if let Some(len) = declared.filter(|&len| len > 0) {
-        hold(len as usize, &mut held)?;
-    }
+    // Bytes are held as they arrive, so a client trickling its body holds only what it sent.
     let read = async {
-        let mut buf: Vec<u8> = Vec::with_capacity(declared.map_or(0, |len| len as usize));
+        let mut buf: Vec<u8> = Vec::new();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| ApiError::malformed_body(&e.to_string()))?;
             let Ok(data) = frame.into_data() else {

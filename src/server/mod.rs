@@ -152,6 +152,9 @@ pub enum ServeError {
     /// A blocking task failed.
     #[error("internal error: {0}")]
     Join(String),
+    /// Settings that contradict each other.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Shared by every request.
@@ -184,6 +187,16 @@ pub struct Server {
 impl Server {
     /// Prepares the state (folding the log, or resuming the scenario) and binds.
     pub async fn bind(config: Config) -> Result<Server, ServeError> {
+        let needed = config.body_bytes_max.saturating_mul(http::BODY_COPIES);
+        if config.body_budget_bytes < needed {
+            return Err(ServeError::Config(format!(
+                "--body-budget {} cannot hold one body of --max-body {} (each byte counts {} for \
+                 its decoded copies): give at least {needed}",
+                config.body_budget_bytes,
+                config.body_bytes_max,
+                http::BODY_COPIES
+            )));
+        }
         let source = config.source.clone();
         let at_ms = config.at_ms;
         let commit = config.commit;
@@ -268,13 +281,23 @@ impl Server {
             let permit = match Arc::clone(&permits).try_acquire_owned() {
                 Ok(permit) => permit,
                 Err(_) => {
-                    conns.evict_one();
-                    tokio::select! {
-                        () = &mut shutdown => break,
-                        permit = Arc::clone(&permits).acquire_owned() => match permit {
-                            Ok(permit) => permit,
-                            Err(_) => break,
-                        },
+                    // Until a slot frees: ask again every 100 ms (a connection asked to close
+                    // may have become busy; a busy one may have become idle).
+                    let mut permit = None;
+                    while permit.is_none() {
+                        conns.evict_one();
+                        tokio::select! {
+                            () = &mut shutdown => break,
+                            got = Arc::clone(&permits).acquire_owned() => match got {
+                                Ok(got) => permit = Some(got),
+                                Err(_) => break,
+                            },
+                            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        }
+                    }
+                    match permit {
+                        Some(permit) => permit,
+                        None => break,
                     }
                 }
             };

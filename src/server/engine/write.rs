@@ -24,8 +24,14 @@ impl Engine {
             return Err(unavailable(EngineError::Stopped));
         }
         let now_ms = self.now_ms();
-        // The writer is held: nothing changes the model between this decision and the append.
-        let submissions = decide(&locks::read(&self.model), request, now_ms)?;
+        // The writer is held: neither the model nor the held-back records change between this
+        // decision and the append.
+        let submissions = decide(
+            &locks::read(&self.model),
+            &p.pending.events,
+            request,
+            now_ms,
+        )?;
         let mut result = self.create(&mut p, submissions, now_ms);
         if self.commit.is_per_write() && result.is_ok() {
             result = self.sync_and_release(&mut p).and(result);
