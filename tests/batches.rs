@@ -166,6 +166,25 @@ fn damage_to_synced_records_is_refused_and_only_repair_drops_it() {
     LogWriter::open_append(&path).expect("reopens after the repair");
 }
 
+/// `repair` never cuts a log in a data directory a server holds.
+#[test]
+fn repair_refuses_a_data_directory_a_server_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = path_in(&dir, "events.cdnlog");
+    three_batches(&path);
+    let lock = fs::File::create(dir.path().join("lock")).expect("lock file");
+    lock.try_lock().expect("locks");
+    let log = path.to_str().expect("UTF-8");
+    let refused = cdnsim(&["repair", log, "--truncate-at", "56"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
+    assert_whole(&path, 6);
+    drop(lock);
+    let repaired = cdnsim(&["repair", log, "--truncate-at", "56"]);
+    assert!(repaired.status.success(), "{repaired:?}");
+    assert_whole(&path, 0);
+}
+
 /// A torn tail past the checkpoint (appended, never synced) is still cut on reopen.
 #[test]
 fn a_tail_past_the_checkpoint_is_cut_as_torn() {

@@ -165,6 +165,14 @@ async fn d4_a_write_the_disk_refuses_leaves_nothing_behind() {
         "{}",
         health.body
     );
+    // The log was cut back to its synced length: no event stream past it.
+    let events = get_from(addr, "/_cdnsim/events").await;
+    assert_eq!(
+        events.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        events.body
+    );
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

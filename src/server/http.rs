@@ -323,13 +323,15 @@ async fn read_body(
     };
     // Bytes are held as they arrive, so a client trickling its body holds only what it sent.
     let read = async {
-        let mut buf: Vec<u8> = Vec::new();
+        // The frames as they came (no copies while reading), joined once at the end.
+        let mut frames: Vec<Bytes> = Vec::new();
+        let mut len = 0;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| ApiError::malformed_body(&e.to_string()))?;
             let Ok(data) = frame.into_data() else {
                 continue; // trailers
             };
-            let len = buf.len() + data.len();
+            len += data.len();
             if len > max {
                 return Err(ApiError::body_too_large(max));
             }
@@ -337,14 +339,18 @@ async fn read_body(
             if len > holding {
                 hold(len - holding, &mut held)?;
             }
-            buf.extend_from_slice(&data);
+            frames.push(data);
         }
-        Ok(buf)
+        Ok(match frames.len() {
+            0 => Bytes::new(),
+            1 => frames.swap_remove(0),
+            _ => Bytes::from(frames.concat()),
+        })
     };
     match tokio::time::timeout(app.config.body_timeout, read).await {
         Err(_elapsed) => Err(ApiError::from(ErrorKind::RequestTimeout)),
         Ok(Err(e)) => Err(e),
-        Ok(Ok(buf)) => Ok((Bytes::from(buf), held)),
+        Ok(Ok(body)) => Ok((body, held)),
     }
 }
 
