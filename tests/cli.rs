@@ -224,6 +224,7 @@ fn every_command_has_help() {
         &["check", "--help"],
         &["query", "--help"],
         &["serve", "--help"],
+        &["repair", "--help"],
     ] {
         let output = cdnsim(command);
         expect_exit(&output, 0, "");
@@ -232,6 +233,22 @@ fn every_command_has_help() {
             "{command:?}"
         );
     }
+    // The hardening options say what they do.
+    let serve = text(&cdnsim(&["serve", "--help"]).stdout);
+    for option in [
+        "--admin-token",
+        "--body-budget",
+        "--header-timeout",
+        "--idle-timeout",
+        "9999-12-31T23:59:59.999Z",
+    ] {
+        assert!(serve.contains(option), "serve --help names {option}");
+    }
+    let repair = text(&cdnsim(&["repair", "--help"]).stdout);
+    assert!(
+        repair.contains("--truncate-at") && repair.contains("LOG.bak.N"),
+        "{repair}"
+    );
 }
 
 fn scenario(name: &str) -> String {
