@@ -10,16 +10,6 @@ use serde_json::Value;
 
 const END: &str = "9999-12-31T23:59:59.999Z";
 
-async fn refresh(server: &Running, path: &str) -> Answer {
-    post(
-        server,
-        "/?Action=RefreshObjectCaches&Format=JSON",
-        "application/x-www-form-urlencoded",
-        &format!("ObjectPath={}", cdnsim::api::encoding::encode(path)),
-    )
-    .await
-}
-
 async fn statuses(server: &Running, task_id: &str) -> Vec<String> {
     let answer = get(
         server,
@@ -72,7 +62,7 @@ async fn d1_the_timeline_is_bounded_and_a_write_at_its_last_moment_survives_rest
     assert_eq!(past.status, StatusCode::BAD_REQUEST, "{}", past.body);
 
     // A write at the last moment works; its lifecycle ends on that moment too.
-    let written = refresh(&server, "http://static.example.com/end-of-time.txt").await;
+    let written = refresh(&server, &["http://static.example.com/end-of-time.txt"], "").await;
     assert_eq!(written.status, StatusCode::OK, "{}", written.body);
     let task_id = written.json()["RefreshTaskId"]
         .as_str()

@@ -76,20 +76,6 @@ async fn advance(server: &Running, by: &str) -> Value {
     answer.json()
 }
 
-async fn refresh(server: &Running, paths: &[&str], extra: &str) -> Answer {
-    let body = format!(
-        "Format=JSON&ObjectPath={}{extra}",
-        cdnsim::api::encoding::encode(&paths.join("\n"))
-    );
-    post(
-        server,
-        "/?Action=RefreshObjectCaches",
-        "application/x-www-form-urlencoded",
-        &body,
-    )
-    .await
-}
-
 async fn by_id(server: &Running, ids: &str) -> Vec<Value> {
     let answer = get(
         server,

@@ -165,3 +165,18 @@ pub fn scenario_config(data_dir: &Path, name: &str) -> Config {
 pub async fn move_clock(server: &Running, body: &str) -> Answer {
     post(server, "/_cdnsim/clock", "application/json", body).await
 }
+
+/// `RefreshObjectCaches` of `paths` (JSON), with `extra` form parameters (`&Name=value...`).
+pub async fn refresh(server: &Running, paths: &[&str], extra: &str) -> Answer {
+    let body = format!(
+        "Format=JSON&ObjectPath={}{extra}",
+        cdnsim::api::encoding::encode(&paths.join("\n"))
+    );
+    post(
+        server,
+        "/?Action=RefreshObjectCaches",
+        "application/x-www-form-urlencoded",
+        &body,
+    )
+    .await
+}
