@@ -11,16 +11,8 @@ use serde_json::Value;
 const END: &str = "9999-12-31T23:59:59.999Z";
 
 async fn statuses(server: &Running, task_id: &str) -> Vec<String> {
-    let answer = get(
-        server,
-        &format!("/?Action=DescribeRefreshTaskById&Format=JSON&TaskId={task_id}"),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    answer.json()["Tasks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    by_id(server, task_id)
+        .await
         .iter()
         .map(|t| t["Status"].as_str().unwrap_or("").to_owned())
         .collect()

@@ -76,19 +76,6 @@ async fn advance(server: &Running, by: &str) -> Value {
     answer.json()
 }
 
-async fn by_id(server: &Running, ids: &str) -> Vec<Value> {
-    let answer = get(
-        server,
-        &format!("/?Action=DescribeRefreshTaskById&Format=JSON&TaskId={ids}"),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    answer.json()["Tasks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 async fn remain(server: &Running, field: &str) -> String {
     let quota = get(server, "/?Action=DescribeRefreshQuota&Format=JSON")
         .await

@@ -180,3 +180,17 @@ pub async fn refresh(server: &Running, paths: &[&str], extra: &str) -> Answer {
     )
     .await
 }
+
+/// The rows `DescribeRefreshTaskById` answers for `ids` (comma-separated).
+pub async fn by_id(server: &Running, ids: &str) -> Vec<Value> {
+    let answer = get(
+        server,
+        &format!("/?Action=DescribeRefreshTaskById&Format=JSON&TaskId={ids}"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.json()["Tasks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
