@@ -9,17 +9,23 @@
 //!   [`log::LogWriter`] (buffered, flush/sync, torn-tail recovery), [`log::Records`] (streaming
 //!   reader) and [`log::LogFile`] (sparse index, seek by seq or time).
 //! - [`scenario`]: scenario files → validated [`scenario::Scenario`].
-//! - [`sim`]: the deterministic discrete-event simulator and `simulate_to_log`.
+//! - [`sim`]: the deterministic discrete-event simulator (pure: no threads, files or channels).
+//! - [`drive`]: the drivers that move events from the simulator to the log and from the log to
+//!   the read model (`run_to`, `load`, `simulate_to_log`, `resume`).
 //! - [`objpath`]: submitted object paths (scheme, domain).
 //! - [`projection`]: the temporal projection — task rows and their state as of any time.
-//! - [`api`]: the CDN API independent of HTTP — parameters, validation order, error codes,
-//!   JSON/XML bodies, percent-encoding, V1/V3 signatures.
+//! - [`model`]: the read model — projection, quota ledger, account — with one `apply`.
+//! - [`api`]: the CDN API independent of HTTP — the action registry and its one dispatcher,
+//!   parameters, validation order, error codes, JSON/XML bodies, percent-encoding, V1/V3
+//!   signatures, the pure write decision.
 //! - [`server`]: `cdnsim serve` — hyper on tokio, the clock, the admin endpoints.
+//! - [`locks`]: the one poison policy for std locks.
 //! - [`dump`]: the JSON-lines view of events.
 //! - [`time`]: rendering and parsing virtual time.
 //! - [`cli`]: the `cdnsim` subcommands; `src/bin/cdnsim.rs` is a thin wrapper.
 //!
-//! Data flows scenario → simulator → log → projection → API → HTTP; see ARCHITECTURE.md.
+//! Data flows scenario → simulator → log → read model → API → HTTP; see ARCHITECTURE.md (its
+//! "Layers" table says which module may use which; `tests/layers.rs` enforces it).
 
 #![warn(missing_docs)]
 // Library functions stay short enough to read whole (the limit is in clippy.toml).

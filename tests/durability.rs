@@ -52,6 +52,9 @@ enum Op {
     TearTail(usize),
     /// Stop, flip a byte at this fraction of the synced records, start: refused.
     Flip(f64),
+    /// Stop, append a write's batch of this many rows and cut its last frame (a crash in the
+    /// middle of a write), start: nothing of it.
+    PartialBatch(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -63,6 +66,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Restart),
         1 => (1usize..=40).prop_map(Op::TearTail),
         1 => (0.0f64..1.0).prop_map(Op::Flip),
+        1 => (2usize..=4).prop_map(Op::PartialBatch),
     ]
 }
 
@@ -113,6 +117,28 @@ async fn check(server: &Running, acknowledged: &[Write], refused: &[Write]) {
             assert_eq!(count(server, path, at).await, 0, "refused {path} at {at}");
         }
     }
+}
+
+/// Appends a batch of `rows` API rows at the log's end and cuts its last frame off.
+fn partial_batch(log: &Path, path: &str, rows: usize) {
+    use cdnsim::event::{Event, ObjectType, Source, TaskId};
+    let (mut writer, _) = cdnsim::log::LogWriter::open_append(log).expect("reopens");
+    let at = writer.last_ms().unwrap_or(0);
+    let event = Event::Created {
+        row: 0,
+        task_id: TaskId(1),
+        domain: "a.example.com".into(),
+        object_path: path.into(),
+        object_type: ObjectType::File,
+        source: Source::Api,
+    };
+    let batch = vec![(at, event); rows];
+    writer.append_batch(&batch).expect("appends");
+    writer.flush().expect("flushes");
+    drop(writer);
+    let bytes = std::fs::read(log).expect("read");
+    let last = *common::frame_offsets(&bytes).last().expect("frames");
+    std::fs::write(log, &bytes[..last]).expect("a crash cuts the last frame");
 }
 
 async fn run(ops: Vec<Op>) {
@@ -171,8 +197,22 @@ async fn run(ops: Vec<Op>) {
                     other => panic!("write: {other}: {}", answer.body),
                 }
             }
-            Op::Restart | Op::TearTail(_) | Op::Flip(_) => {
+            Op::Restart | Op::TearTail(_) | Op::Flip(_) | Op::PartialBatch(_) => {
                 server.stop().await;
+                if let Op::PartialBatch(rows) = op {
+                    let torn = format!("http://a.example.com/torn{i}");
+                    partial_batch(&log, &torn, rows);
+                    server = Running::start(config(dir.path())).await;
+                    let now = get(&server, "/_cdnsim/clock").await.json()["now"].clone();
+                    let now = now.as_str().expect("a time");
+                    assert_eq!(
+                        count(&server, &torn, now).await,
+                        0,
+                        "a torn write is cut whole"
+                    );
+                    check(&server, &acknowledged, &refused).await;
+                    continue;
+                }
                 if let Op::TearTail(n) = op {
                     let mut bytes = std::fs::read(&log).expect("read");
                     bytes.extend((0..n).map(|k| (k * 37 + 11) as u8));

@@ -160,24 +160,62 @@ async fn d8_an_admin_body_over_its_cap_is_a_413_at_once() {
 /// connection idle the longest is closed for a new client, and slow heads are cut early.
 #[tokio::test]
 async fn d3_silent_connections_cannot_keep_a_client_out() {
+    // 200 silent connections at a cap of 64, and 1,030 at the default cap of 1,024.
+    for (cap, silent_count) in [(64, 200), (1024, 1030)] {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut config = scenario_config(data.path(), "quickstart.toml");
+        config.connections_max = cap;
+        let server = Running::start(config).await;
+        let mut silent = Vec::new();
+        for _ in 0..silent_count {
+            silent.push(raw(&server, b"").await);
+        }
+        // An ordinary request is answered within a second (the idle timeout is a minute).
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            get(&server, "/?Action=DescribeRefreshTasks&Format=JSON"),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("not answered within 1 s: {silent_count} silent, cap {cap}"));
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        drop(silent);
+        server.stop().await;
+    }
+}
+
+/// D6 over HTTP: an event stream cut by a shutdown ends without the terminating chunk, so the
+/// client's HTTP library reports an incomplete body rather than a short answer.
+#[tokio::test]
+async fn d6_a_cut_event_stream_is_an_incomplete_body() {
+    use http_body_util::BodyExt;
     let data = tempfile::tempdir().expect("tempdir");
     let mut config = scenario_config(data.path(), "quickstart.toml");
-    config.connections_max = 64;
+    config.shutdown_grace = std::time::Duration::from_millis(50);
     let server = Running::start(config).await;
-    let mut silent = Vec::new();
-    for _ in 0..200 {
-        silent.push(raw(&server, b"").await);
-    }
-    // An ordinary request is answered at once (the idle timeout is a minute).
-    let answer = tokio::time::timeout(
-        std::time::Duration::from_secs(3),
-        get(&server, "/?Action=DescribeRefreshTasks&Format=JSON"),
-    )
-    .await
-    .expect("answered while 200 silent connections are open");
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    drop(silent);
+    // Megabytes of events: more than the socket buffers hold while nobody reads.
+    let moved = move_clock(&server, r#"{"advance":"4d"}"#).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connects");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let req = hyper::Request::get(server.url("/_cdnsim/events"))
+        .header("host", server.addr.to_string())
+        .body(http_body_util::Full::<hyper::body::Bytes>::default())
+        .expect("request");
+    let response = sender.send_request(req).await.expect("a head");
+    assert_eq!(response.status(), StatusCode::OK);
+    // The server stops while the stream is under way (nobody has read it yet).
     server.stop().await;
+    let body = response.into_body().collect().await;
+    assert!(
+        body.is_err(),
+        "a cut stream must not end like a complete one"
+    );
 }
 
 /// D3 (slow heads): a client trickling its request head is closed after the header

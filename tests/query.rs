@@ -239,6 +239,7 @@ fn answer(action: &str, params: &Params, at_ms: TimeMs, default_format: Format) 
         replayed: false,
         writable: false,
         default_format,
+        version: params.get("Version"),
     };
     match api::answer(&fixture().model, &call) {
         api::Answer::Done(response) => response,

@@ -307,9 +307,9 @@ fn defaults_are_todays_real_values() {
         min_ms: 300_000,
         max_ms: 360_000,
     };
-    assert_eq!(s.lifecycle.processing[ObjectType::File as usize], refresh);
+    assert_eq!(s.lifecycle.processing[ObjectType::File], refresh);
     assert_eq!(
-        s.lifecycle.processing[ObjectType::Preload as usize],
+        s.lifecycle.processing[ObjectType::Preload],
         Dist::Uniform {
             min_ms: 300_000,
             max_ms: 1_800_000

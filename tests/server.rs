@@ -711,6 +711,25 @@ fn serve_refuses_bad_arguments_clearly() {
     let (code, err) = run(&["--log", "x.cdnlog", "--access-key", "nocolon"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("ID:SECRET"), "{err}");
+    // The timeline's bounds (D1): a clock that would leave it is refused before anything runs.
+    let (code, err) = run(&["--log", "x.cdnlog", "--at", "9999-12-31T23:59:60Z"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("9999-12-31T23:59:59.999Z"), "{err}");
+    for speed in ["1e300", "1000001", "0", "NaN", "inf"] {
+        let (code, err) = run(&["--log", "x.cdnlog", "--clock", "live", "--speed", speed]);
+        assert_eq!(code, Some(2), "--speed {speed}");
+        assert!(err.contains("at most 1000000"), "--speed {speed}: {err}");
+    }
+    let (code, err) = run(&[
+        "--log",
+        "x.cdnlog",
+        "--max-body",
+        "1000",
+        "--body-budget",
+        "3999",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--body-budget"), "{err}");
 }
 
 #[tokio::test]

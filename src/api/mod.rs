@@ -88,7 +88,12 @@ pub struct Call<'a> {
     pub writable: bool,
     /// The format when the request names none (XML for V1, JSON for V3).
     pub default_format: Format,
+    /// The API version the request names (`Version`, or V3's `x-acs-version`), if any.
+    pub version: Option<&'a str>,
 }
+
+/// The API version cdnsim speaks.
+pub const VERSION: &str = "2018-05-10";
 
 /// What [`answer`] gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +147,10 @@ pub fn answer(model: &ReadModel, call: &Call<'_>) -> Answer {
         let e = ApiError::from(ErrorKind::InvalidActionNotFound);
         return Answer::Done(error_response(format, request_id, &e));
     };
+    if call.version.is_some_and(|v| v != VERSION) {
+        let e = ApiError::from(ErrorKind::InvalidVersion);
+        return Answer::Done(error_response(format, request_id, &e));
+    }
     let request = Request {
         params: call.params,
         at_ms: call.at_ms,

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{CliError, Outcome};
-use crate::event::ObjectType;
 use crate::scenario::Scenario;
 use crate::time::format_ms;
 
@@ -26,16 +25,16 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         .iter()
         .map(|w| {
             let active_h = (w.end_ms - w.start_ms).max(0) as f64 / 3_600_000.0;
-            let per_type: f64 = ObjectType::ALL
-                .into_iter()
-                .zip(w.mix)
-                .map(|(t, weight)| {
+            let per_type: f64 = w
+                .mix
+                .iter()
+                .map(|(t, &weight)| {
                     let cap = scenario.limits.per_request(t);
                     let (lo, hi) = (w.urls_min.min(cap), w.urls_max.min(cap));
                     weight * (f64::from(lo) + f64::from(hi)) / 2.0
                 })
                 .sum::<f64>()
-                / w.mix.iter().sum::<f64>();
+                / w.mix.0.iter().sum::<f64>();
             w.rate_per_hour * active_h * per_type
         })
         .sum::<f64>()

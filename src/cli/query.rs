@@ -63,6 +63,7 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         replayed: false,
         writable: false,
         default_format: Format::Xml,
+        version: params.get("Version"),
     };
     let response = match api::answer(&model, &call) {
         Answer::Done(response) => response,

@@ -107,8 +107,8 @@ pub struct Workload {
     pub rate_per_hour: f64,
     /// Indexes of the domains it submits to (weighted by each domain's weight).
     pub domains: Vec<usize>,
-    /// Relative weight of each object type, indexed like [`ObjectType::ALL`].
-    pub mix: [f64; 5],
+    /// Relative weight of each object type.
+    pub mix: PerType<f64>,
     /// Rows per submission, inclusive range (clamped to the per-request limit of the type).
     pub urls_min: u32,
     /// See `urls_min`.
@@ -130,8 +130,8 @@ pub struct Workload {
 pub struct Lifecycle {
     /// Time a row stays `Pending` before it starts `Refreshing`.
     pub queue_delay: Dist,
-    /// Processing time per object type, indexed like [`ObjectType::ALL`].
-    pub processing: [Dist; 5],
+    /// Processing time per object type.
+    pub processing: PerType<Dist>,
     /// `Progressed` events per row (the first at 0%).
     pub progress_steps: u32,
 }
@@ -653,21 +653,23 @@ fn check_mix(
     ctx: &Ctx<'_>,
     raw: Option<&Spanned<std::collections::BTreeMap<String, values::NonNegative>>>,
     key: &str,
-) -> Result<[f64; 5], ScenarioError> {
+) -> Result<PerType<f64>, ScenarioError> {
     let Some(raw) = raw else {
-        return Ok([1.0, 0.0, 0.0, 0.0, 0.0]);
+        return Ok(PerType::from_fn(|t| {
+            if t == ObjectType::File { 1.0 } else { 0.0 }
+        }));
     };
-    let mut mix = [0.0; 5];
+    let mut mix = PerType([0.0; 5]);
     for (name, weight) in raw.get_ref() {
-        let Some(i) = ObjectType::ALL.iter().position(|t| t.as_str() == name) else {
+        let Some(t) = ObjectType::ALL.into_iter().find(|t| t.as_str() == name) else {
             let message = format!(
                 "unknown object type {name:?}; expected file, directory, regex, IgnoreParams, preload"
             );
             return Err(ctx.at(raw.span(), &format!("{key}.{name}"), &message));
         };
-        mix[i] = weight.0;
+        mix[t] = weight.0;
     }
-    if mix.iter().sum::<f64>() <= 0.0 {
+    if mix.0.iter().sum::<f64>() <= 0.0 {
         return Err(ctx.at(raw.span(), key, "at least one weight must be above 0"));
     }
     Ok(mix)
@@ -769,8 +771,7 @@ fn check_lifecycle(
         let default = if t.is_preload() { preload } else { refresh };
         let key = format!("lifecycle.processing.{}", t.as_str());
         check_dist(ctx, p.and_then(|p| p.get(t)), &key, default)
-    })?
-    .0;
+    })?;
     let progress_steps = match raw.progress_steps {
         None => 4,
         Some(s) if (1..=100).contains(s.get_ref()) => *s.get_ref(),

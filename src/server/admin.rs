@@ -14,8 +14,8 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::body::full;
 use super::engine::{EngineError, Step};
-use super::http::full;
 use super::{App, Body, ClockMode};
 use crate::event::{Record, TimeMs};
 use crate::log::Records;

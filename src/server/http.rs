@@ -10,12 +10,13 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::body::full;
 use super::{App, Body, admin};
 use crate::api::signature::SignedRequest;
 use crate::api::{
@@ -24,8 +25,7 @@ use crate::api::{
 use crate::event::{TaskId, TimeMs};
 use crate::time::parse_rfc3339;
 
-/// The API version cdnsim speaks.
-pub const VERSION: &str = "2018-05-10";
+use crate::api::VERSION;
 
 /// The header that asks for an answer as of an earlier time.
 pub const REPLAY_TIME_HEADER: &str = "x-cdnsim-replay-time";
@@ -54,13 +54,6 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Bo
         "request"
     );
     Ok(response)
-}
-
-/// A full body.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
 }
 
 /// An API answer as an HTTP response.
@@ -146,6 +139,7 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         replayed: replay_ms.is_some(),
         writable: !app.engine.read_only(),
         default_format,
+        version: version_of(&decoded, &params, v1),
     };
     // One view of the state for the RequestId and the body.
     let answer = api::answer(&app.engine.model(), &call);
@@ -198,12 +192,7 @@ fn check(
     if Action::from_name(action).is_none() {
         return Err(ErrorKind::InvalidActionNotFound.into());
     }
-    let version = if v1 {
-        params.get("Version")
-    } else {
-        decoded.header("x-acs-version")
-    };
-    if version.is_some_and(|v| v != VERSION) {
+    if version_of(decoded, params, v1).is_some_and(|v| v != VERSION) {
         return Err(ErrorKind::InvalidVersion.into());
     }
     if let Some(verifier) = &app.verifier {
@@ -230,6 +219,15 @@ fn check(
             ))),
             Some(at_ms) => Ok(Some(at_ms)),
         },
+    }
+}
+
+/// The API version a request names: `Version` (V1) or `x-acs-version` (V3).
+fn version_of<'a>(decoded: &'a Decoded, params: &'a Params, v1: bool) -> Option<&'a str> {
+    if v1 {
+        params.get("Version")
+    } else {
+        decoded.header("x-acs-version")
     }
 }
 

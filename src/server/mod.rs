@@ -13,6 +13,7 @@
 //! the log first.
 
 pub mod admin;
+pub mod body;
 pub mod conns;
 pub mod engine;
 pub mod http;

@@ -373,7 +373,7 @@ impl Simulator {
             .iter()
             .map(|&d| self.scenario.domains[d].weight);
         let domain = spec.domains[pick(rng, domain_weights)];
-        let object_type = ObjectType::ALL[pick(rng, spec.mix.iter().copied())];
+        let object_type = ObjectType::ALL[pick(rng, spec.mix.0.iter().copied())];
         let cap = self.scenario.limits.per_request(object_type);
         let rows = rng::between(rng, spec.urls_min.min(cap), spec.urls_max.min(cap));
         let d = &self.scenario.domains[domain];
@@ -486,7 +486,7 @@ impl Simulator {
         };
         let processing_ms = match forced.and_then(|f| f.2) {
             Some(ms) => ms,
-            None => rng::duration_ms(rng, &model.processing[object_type as usize]),
+            None => rng::duration_ms(rng, &model.processing[object_type]),
         };
         // A lifecycle that would run past the end of the timeline ends on its last moment.
         let start = crate::time::add(at_ms, queue_ms.max(0));
