@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{CliError, Outcome};
@@ -50,6 +50,14 @@ pub(super) struct Args {
     /// overwriting) and start over.
     #[arg(long)]
     fresh: bool,
+    /// Keep the data in a temporary directory removed when the server stops (for CI: no
+    /// state survives the run). Not with --data-dir or --fresh.
+    #[arg(long)]
+    ephemeral: bool,
+    /// Logs moved aside by POST /_cdnsim/reset that are kept (events.cdnlog.old.N); older
+    /// ones are removed.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    keep_old: usize,
     /// manual: time moves only with POST /_cdnsim/clock (deterministic); live: virtual time
     /// runs --speed times wall time.
     #[arg(long, value_enum, default_value_t = ClockArg::Manual)]
@@ -109,8 +117,8 @@ enum ClockArg {
 }
 
 impl Args {
-    fn config(&self) -> Result<Config, CliError> {
-        let source = self.source()?;
+    fn config(&self, ephemeral: Option<&Path>) -> Result<Config, CliError> {
+        let source = self.source(ephemeral)?;
         let clock = match self.clock {
             ClockArg::Manual => ClockMode::Manual,
             ClockArg::Live if self.speed > 0.0 && self.speed <= SPEED_MAX => {
@@ -155,24 +163,34 @@ impl Args {
         config.header_timeout = self.header_timeout;
         config.body_budget_bytes = self.body_budget;
         config.body_timeout = self.idle_timeout;
+        config.keep_old = self.keep_old;
         Ok(config)
     }
 }
 
 impl Args {
-    /// What to serve: `--scenario` (with its data directory) or `--log`.
-    fn source(&self) -> Result<Source, CliError> {
+    /// What to serve: `--scenario` (with its data directory; under `ephemeral`, when given)
+    /// or `--log`.
+    fn source(&self, ephemeral: Option<&Path>) -> Result<Source, CliError> {
         match (&self.scenario, &self.log) {
             (Some(path), None) => {
+                if self.ephemeral && (self.data_dir.is_some() || self.fresh) {
+                    return Err(CliError::Usage(
+                        "--ephemeral keeps its data in a temporary directory: not with \
+                         --data-dir or --fresh"
+                            .into(),
+                    ));
+                }
                 let scenario = Scenario::load(path)?;
                 let stem = path
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "scenario".into());
-                let data_dir = self
-                    .data_dir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("cdnsim-data").join(stem));
+                let data_dir = match (ephemeral, &self.data_dir) {
+                    (Some(dir), _) => dir.to_owned(),
+                    (None, Some(dir)) => dir.clone(),
+                    (None, None) => PathBuf::from("cdnsim-data").join(stem),
+                };
                 Ok(Source::Scenario {
                     scenario: Box::new(scenario),
                     data_dir,
@@ -180,9 +198,9 @@ impl Args {
                 })
             }
             (None, Some(path)) => {
-                if self.data_dir.is_some() || self.fresh {
+                if self.data_dir.is_some() || self.fresh || self.ephemeral {
                     return Err(CliError::Usage(
-                        "--data-dir and --fresh go with --scenario, not --log".into(),
+                        "--data-dir, --fresh and --ephemeral go with --scenario, not --log".into(),
                     ));
                 }
                 Ok(Source::Log(path.clone()))
@@ -193,7 +211,12 @@ impl Args {
 }
 
 pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
-    let config = args.config()?;
+    // Removed when it is dropped, at the end of this function.
+    let ephemeral = match args.ephemeral {
+        true => Some(tempfile::Builder::new().prefix("cdnsim-").tempdir()?),
+        false => None,
+    };
+    let config = args.config(ephemeral.as_ref().map(|d| d.path()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

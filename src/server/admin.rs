@@ -52,19 +52,21 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "events") => events(app, req.uri().query().unwrap_or("")).await,
         (&Method::GET, "health") => health(app),
         (&Method::GET, "metrics") => {
-            let mut response = Response::new(full(app.metrics.render(&app.engine)));
+            let mut response = Response::new(full(app.metrics.render(&app.engine())));
             response.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             );
             response
         }
+        (&Method::POST, "reset") => post_reset(app, req).await,
         (_, "clock") => not_allowed("GET, POST"),
+        (_, "reset") => not_allowed("POST"),
         (_, "events" | "health" | "metrics") => not_allowed("GET"),
         _ => error(
             StatusCode::NOT_FOUND,
             format!(
-                "no admin endpoint /_cdnsim/{path}; there are clock, events, health and metrics"
+                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, metrics and reset"
             ),
         ),
     }
@@ -88,10 +90,13 @@ fn bearer_matches(req: &Request<Incoming>, token: &str) -> bool {
 /// `GET health`: 200 `{"status":"ok"}`, or 503 with the reason when the log writer or the
 /// live clock has stopped.
 fn health(app: &App) -> Response<Body> {
-    let now = format_ms(app.engine.now_ms());
+    let engine = app.engine();
+    let now = format_ms(engine.now_ms());
     let clock = crate::locks::lock(&app.clock_failure).clone();
-    let problem = if app.engine.is_stopped() {
+    let problem = if engine.is_stopped() {
         Some("the log writer stopped after an error; restart the server".to_owned())
+    } else if engine.is_retired() {
+        Some("a reset failed half-way; restart the server".to_owned())
     } else {
         clock.map(|e| format!("the live clock stopped: {e}"))
     };
@@ -119,13 +124,14 @@ struct Clock {
 }
 
 fn clock(app: &App) -> Clock {
-    let model = app.engine.model();
+    let engine = app.engine();
+    let model = engine.model();
     let (mode, speed) = match app.config.clock {
         ClockMode::Manual => ("manual", None),
         ClockMode::Live { speed } => ("live", Some(speed)),
     };
     Clock {
-        now: format_ms(app.engine.now_ms()),
+        now: format_ms(engine.now_ms()),
         mode,
         speed,
         log_end: model.last_ms().map(format_ms),
@@ -156,7 +162,7 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         Ok(step) => step,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let engine = Arc::clone(&app.engine);
+    let engine = app.engine();
     match tokio::task::spawn_blocking(move || engine.step(step)).await {
         Ok(Ok(())) => json(StatusCode::OK, &clock(app)),
         Ok(Err(EngineError::Backwards { now_ms, to_ms })) => error(
@@ -220,6 +226,54 @@ async fn read_body(app: &App, req: Request<Incoming>) -> Result<Bytes, Box<Respo
     }
 }
 
+/// `POST reset`, body empty or `{"at": "<RFC 3339>"}`: a new timeline from the scenario's
+/// start (or `at`, never before the start); answers like `GET clock` once it is ready.
+async fn post_reset(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Reset {
+        at: Option<String>,
+    }
+    if app.engine().read_only() {
+        return error(
+            StatusCode::CONFLICT,
+            "a finished log (--log) is read-only and cannot be reset".into(),
+        );
+    }
+    let body = match read_body(app, req).await {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    let at_ms = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let usage = r#"expected no body or {"at": "<RFC 3339 time>"}"#;
+        let reset: Reset = match serde_json::from_slice(&body) {
+            Ok(reset) => reset,
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("{e}; {usage}")),
+        };
+        match reset.at.as_deref().map(|t| (t, parse_rfc3339(t))) {
+            None => None,
+            Some((_, Some(at_ms))) => Some(at_ms),
+            Some((text, None)) => {
+                let range = crate::time::RANGE;
+                let message = format!("at: {text:?} is not an RFC 3339 time {range}");
+                return error(StatusCode::BAD_REQUEST, message);
+            }
+        }
+    };
+    let _one_at_a_time = app.reset_guard().lock().await;
+    let blocking = Arc::clone(app);
+    match tokio::task::spawn_blocking(move || blocking.reset(at_ms)).await {
+        Ok(Ok(_)) => json(StatusCode::OK, &clock(app)),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "reset failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// The move a `POST clock` body asks for.
 fn target(body: &[u8]) -> Result<Step, String> {
     let usage =
@@ -250,7 +304,8 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
         Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    if app.engine.is_stopped() {
+    let engine = app.engine();
+    if engine.is_stopped() {
         // The log was cut back to its synced length: what is past it is not on disk.
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -266,9 +321,9 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
             ),
         );
     };
-    let now_ms = app.engine.now_ms();
-    let visible = app.engine.visible_events();
-    let path = app.engine.log_path().to_owned();
+    let now_ms = engine.now_ms();
+    let visible = engine.visible_events();
+    let path = engine.log_path().to_owned();
     let records = match tokio::task::spawn_blocking(move || Records::open(&path)).await {
         Ok(Ok(records)) => records,
         Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

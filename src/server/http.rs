@@ -17,7 +17,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::body::full;
-use super::{App, Body, admin};
+use super::{App, Body, Engine, admin};
 use crate::api::signature::SignedRequest;
 use crate::api::{
     self, Action, Answer, ApiError, ErrorKind, Format, Params, WriteRequest, encoding,
@@ -94,9 +94,11 @@ impl Decoded {
 }
 
 async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<Body>) {
-    let now_ms = app.engine.now_ms();
+    // One timeline for the whole request, even if a reset starts another meanwhile.
+    let engine = app.engine();
+    let now_ms = engine.now_ms();
     let early = |e: ApiError| {
-        let state_id = app.engine.model().state_id();
+        let state_id = engine.model().state_id();
         let id = api::request_id_for(&state_id, now_ms, "", &Params::default());
         (
             "unknown",
@@ -117,7 +119,7 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
     let label = Action::from_name(&action).map_or("unknown", Action::name);
     let default_format = if v1 { Format::Xml } else { Format::Json };
     let fail = |format: Format, e: ApiError| {
-        let state_id = app.engine.model().state_id();
+        let state_id = engine.model().state_id();
         let request_id = api::request_id_for(&state_id, now_ms, &action, &params);
         (
             label,
@@ -137,16 +139,16 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         params: &params,
         at_ms: replay_ms.unwrap_or(now_ms),
         replayed: replay_ms.is_some(),
-        writable: !app.engine.read_only(),
+        writable: !engine.read_only(),
         default_format,
         version: version_of(&decoded, &params, v1),
     };
     // One view of the state for the RequestId and the body.
-    let answer = api::answer(&app.engine.model(), &call);
+    let answer = api::answer(&engine.model(), &call);
     let response = match answer {
         Answer::Done(response) => response,
         Answer::Write(pending) => {
-            let result = write(app, &pending.request).await;
+            let result = write(&engine, &pending.request).await;
             pending.done(result)
         }
     };
@@ -232,13 +234,13 @@ fn version_of<'a>(decoded: &'a Decoded, params: &'a Params, v1: bool) -> Option<
 }
 
 /// Makes a checked write (on a blocking thread) and waits until it is durable.
-async fn write(app: &Arc<App>, request: &WriteRequest) -> Result<Vec<TaskId>, ApiError> {
-    let engine = Arc::clone(&app.engine);
+async fn write(engine: &Arc<Engine>, request: &WriteRequest) -> Result<Vec<TaskId>, ApiError> {
     let request = request.clone();
-    let (task_ids, end_seq) = tokio::task::spawn_blocking(move || engine.write(&request))
+    let blocking = Arc::clone(engine);
+    let (task_ids, end_seq) = tokio::task::spawn_blocking(move || blocking.write(&request))
         .await
         .map_err(|e| ApiError::unavailable(&e.to_string()))??;
-    app.engine.durable(end_seq).await?;
+    engine.durable(end_seq).await?;
     Ok(task_ids)
 }
 

@@ -111,6 +111,8 @@ pub struct Config {
     pub connections_max: usize,
     /// How long shutdown waits for open requests.
     pub shutdown_grace: Duration,
+    /// Logs a reset moves aside that are kept (`events.cdnlog.old.N`); older ones are removed.
+    pub keep_old: usize,
 }
 
 impl Config {
@@ -131,6 +133,7 @@ impl Config {
             header_timeout: Duration::from_secs(10),
             connections_max: 1024,
             shutdown_grace: Duration::from_secs(10),
+            keep_old: 10,
         }
     }
 }
@@ -160,8 +163,10 @@ pub enum ServeError {
 
 /// Shared by every request.
 pub struct App {
-    /// The state.
-    pub engine: Arc<Engine>,
+    /// The state of the current timeline (a reset replaces it): see [`App::engine`].
+    engine: std::sync::RwLock<Arc<Engine>>,
+    /// One reset at a time.
+    resetting: tokio::sync::Mutex<()>,
     /// Signature checks, when access keys are configured.
     pub verifier: Option<Verifier>,
     /// Counters.
@@ -174,6 +179,38 @@ pub struct App {
     pub body_budget: Arc<Semaphore>,
     /// Why the live clock stopped, if it did (health reports it).
     pub clock_failure: std::sync::Mutex<Option<String>>,
+}
+
+impl App {
+    /// The current timeline's state. A request takes it once and answers from it alone, so an
+    /// answer never mixes two timelines.
+    pub fn engine(&self) -> Arc<Engine> {
+        Arc::clone(&crate::locks::read(&self.engine))
+    }
+
+    /// Starts a new timeline (`POST /_cdnsim/reset`): the current one stops taking writes, its
+    /// log is moved aside, and a new log starts at the scenario's start, or at `at_ms`.
+    /// Requests already under way finish against the old timeline (a write caught by the reset
+    /// answers 503). Blocking.
+    pub fn reset(&self, at_ms: Option<TimeMs>) -> Result<Arc<Engine>, EngineError> {
+        let Source::Scenario { scenario, .. } = &self.config.source else {
+            return Err(EngineError::ReadOnly);
+        };
+        let old = self.engine();
+        let new = Arc::new(old.renew(
+            (**scenario).clone(),
+            at_ms,
+            self.config.commit,
+            self.config.keep_old,
+        )?);
+        *crate::locks::write(&self.engine) = Arc::clone(&new);
+        Ok(new)
+    }
+
+    /// Serialises resets.
+    pub(crate) fn reset_guard(&self) -> &tokio::sync::Mutex<()> {
+        &self.resetting
+    }
 }
 
 /// `/_cdnsim/events` streams open at once; more get 503.
@@ -228,7 +265,8 @@ impl Server {
             .then(|| Verifier::new(config.access_keys.iter().cloned()));
         Ok(Server {
             app: Arc::new(App {
-                engine: Arc::new(engine),
+                engine: std::sync::RwLock::new(Arc::new(engine)),
+                resetting: tokio::sync::Mutex::new(()),
                 verifier,
                 metrics: Metrics::default(),
                 config,
@@ -401,27 +439,38 @@ async fn shut_down(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
-    let engine = Arc::clone(&app.engine);
+    let engine = app.engine();
     tokio::task::spawn_blocking(move || engine.sync())
         .await
         .map_err(|e| ServeError::Join(e.to_string()))??;
     Ok(())
 }
 
-/// Moves the clock with wall time: every tick, to start + speed × elapsed.
+/// The current timeline's clock.
+fn engine_now(app: &App) -> TimeMs {
+    app.engine().now_ms()
+}
+
+/// Moves the clock with wall time: every tick, to start + speed × elapsed (both taken anew
+/// when a reset starts a new timeline).
 async fn live_clock(app: Arc<App>, speed: f64) {
     const TICK: Duration = Duration::from_millis(50);
-    let start_ms = app.engine.now_ms();
+    let mut engine = app.engine();
+    let mut start_ms = engine.now_ms();
     // The live clock is the one place where wall time drives virtual time, by design.
-    let started = tokio::time::Instant::now();
+    let mut started = tokio::time::Instant::now();
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        let current = app.engine();
+        if !Arc::ptr_eq(&current, &engine) {
+            (engine, start_ms, started) = (current, engine_now(&app), tokio::time::Instant::now());
+        }
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3 * speed;
         // `as` saturates; advance_to stops the clock at the end of the timeline.
         let to_ms = start_ms.saturating_add(elapsed_ms as TimeMs);
-        let engine = Arc::clone(&app.engine);
+        let engine = Arc::clone(&engine);
         let failure = match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {
             Ok(Ok(())) => continue,
             Ok(Err(e)) => e.to_string(),

@@ -47,7 +47,7 @@ impl Engine {
             return self.step_read_only(target);
         };
         if p.failed {
-            return Err(EngineError::Stopped);
+            return Err(self.refusal());
         }
         let to_ms = target(self.now_ms())?;
         if to_ms <= self.now_ms() {

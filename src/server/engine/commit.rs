@@ -96,7 +96,7 @@ impl Engine {
                     return Ok(());
                 }
                 if d.failed {
-                    return Err(unavailable(EngineError::Stopped));
+                    return Err(unavailable(self.refusal()));
                 }
                 let lead = !d.syncing;
                 d.syncing = true;
@@ -156,7 +156,7 @@ impl Engine {
         let point = {
             let mut p = locks::lock(producer);
             if p.failed {
-                return Err(EngineError::Stopped);
+                return Err(self.refusal());
             }
             p.writer.flush_for_sync()?
         };
@@ -168,7 +168,7 @@ impl Engine {
         }
         let mut p = locks::lock(producer);
         if p.failed {
-            return Err(EngineError::Stopped);
+            return Err(self.refusal());
         }
         p.writer.note_synced(point.len, point.records)?;
         self.release(&mut p, point.records)?;

@@ -29,24 +29,62 @@ impl DataDir {
     pub fn open(dir: &Path, fresh: bool) -> Result<DataDir, EngineError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock = lock(&dir.join("lock"))?;
-        let log_path = dir.join(LOG_FILE);
-        if fresh && log_path.exists() {
-            let aside = (1..)
-                .map(|n| dir.join(format!("{LOG_FILE}.old.{n}")))
-                .find(|p| !p.exists())
-                .unwrap_or_else(|| dir.join(format!("{LOG_FILE}.old")));
-            std::fs::rename(&log_path, &aside).map_err(io(&log_path))?;
-            let checkpoint = crate::log::checkpoint_path(&log_path);
-            if checkpoint.exists() {
-                let aside = crate::log::checkpoint_path(&aside);
-                std::fs::rename(&checkpoint, &aside).map_err(io(&checkpoint))?;
-            }
-            tracing::warn!(old = %aside.display(), "--fresh: moved the previous log aside");
-        }
-        Ok(DataDir {
-            log_path,
+        let data_dir = DataDir {
+            log_path: dir.join(LOG_FILE),
             _lock: lock,
-        })
+        };
+        if fresh {
+            data_dir.move_log_aside(usize::MAX)?;
+        }
+        Ok(data_dir)
+    }
+
+    /// Moves the log (and its checkpoint) aside to `events.cdnlog.old.N`, N one more than the
+    /// highest there, never overwriting; then removes the oldest moved-aside logs beyond
+    /// `keep`. Nothing to do without a log.
+    pub fn move_log_aside(&self, keep: usize) -> Result<(), EngineError> {
+        if !self.log_path.exists() {
+            return Ok(());
+        }
+        let dir = self.log_path.parent().unwrap_or(Path::new("."));
+        let mut old = self.old_logs(dir)?;
+        let next = old.last().map_or(1, |(n, _)| n + 1);
+        let aside = dir.join(format!("{LOG_FILE}.old.{next}"));
+        std::fs::rename(&self.log_path, &aside).map_err(io(&self.log_path))?;
+        let checkpoint = crate::log::checkpoint_path(&self.log_path);
+        if checkpoint.exists() {
+            let aside = crate::log::checkpoint_path(&aside);
+            std::fs::rename(&checkpoint, &aside).map_err(io(&checkpoint))?;
+        }
+        tracing::warn!(old = %aside.display(), "moved the previous log aside");
+        old.push((next, aside));
+        let excess = old.len().saturating_sub(keep);
+        for (_, path) in old.iter().take(excess) {
+            for file in [path.clone(), crate::log::checkpoint_path(path)] {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&file)(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The logs moved aside so far, oldest (lowest N) first.
+    fn old_logs(&self, dir: &Path) -> Result<Vec<(u64, PathBuf)>, EngineError> {
+        let prefix = format!("{LOG_FILE}.old.");
+        let mut old: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let n = name.strip_prefix(&prefix)?.parse::<u64>().ok()?;
+                Some((n, entry.path()))
+            })
+            .collect();
+        old.sort();
+        Ok(old)
     }
 }
 

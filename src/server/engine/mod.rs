@@ -80,6 +80,12 @@ pub enum EngineError {
     /// A previous advance failed; the writer refuses further writes.
     #[error("the log writer stopped after an earlier error; restart the server")]
     Stopped,
+    /// A reset started a new timeline; this one takes nothing more.
+    #[error("the timeline was reset while this request was under way; retry it")]
+    Retired,
+    /// A finished log cannot be reset.
+    #[error("a finished log (--log) is read-only and cannot be reset")]
+    ReadOnly,
     /// A manual clock asked to go back.
     #[error("the clock only moves forward")]
     Backwards {
@@ -169,8 +175,11 @@ pub struct Engine {
     commit: GroupCommit,
     log_path: PathBuf,
     header: Header,
-    /// Held for the engine's life: one server per data directory.
-    _data_dir: Option<DataDir>,
+    /// Held for the engine's life (one server per data directory), until a reset hands it to
+    /// the next timeline's engine.
+    data_dir: Mutex<Option<DataDir>>,
+    /// A reset replaced this engine: it takes no more writes or clock moves.
+    retired: AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -198,7 +207,8 @@ impl Engine {
             commit: GroupCommit::new(Commit::Group, None, 0),
             log_path: path.to_owned(),
             header,
-            _data_dir: None,
+            data_dir: Mutex::new(None),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -213,7 +223,16 @@ impl Engine {
         fresh: bool,
         commit: Commit,
     ) -> Result<Engine, EngineError> {
-        let dir = DataDir::open(data_dir, fresh)?;
+        Engine::open_in(scenario, DataDir::open(data_dir, fresh)?, at_ms, commit)
+    }
+
+    /// Serves `scenario` live from an opened (locked) data directory.
+    fn open_in(
+        scenario: Scenario,
+        dir: DataDir,
+        at_ms: Option<TimeMs>,
+        commit: Commit,
+    ) -> Result<Engine, EngineError> {
         let log_path = dir.log_path.clone();
         let header = Header::batched(scenario.fingerprint(), scenario.seed);
         let start_ms = scenario.start_ms;
@@ -250,10 +269,53 @@ impl Engine {
             })),
             log_path,
             header,
-            _data_dir: Some(dir),
+            data_dir: Mutex::new(Some(dir)),
+            retired: AtomicBool::new(false),
         };
         engine.advance_to(now_ms)?;
         Ok(engine)
+    }
+
+    /// Ends this timeline and starts a new one in the same data directory: writes and clock
+    /// moves here stop (those waiting answer [`EngineError::Retired`]), the log is synced and
+    /// moved aside (keeping `keep_old` old logs), and a new engine starts `scenario` at
+    /// `at_ms` (default: its start). Blocking.
+    pub fn renew(
+        &self,
+        scenario: Scenario,
+        at_ms: Option<TimeMs>,
+        commit: Commit,
+        keep_old: usize,
+    ) -> Result<Engine, EngineError> {
+        let Some(mut p) = self.producer() else {
+            return Err(EngineError::ReadOnly);
+        };
+        self.retired.store(true, Ordering::Release);
+        if !p.failed {
+            p.writer.finish()?;
+        }
+        p.failed = true;
+        drop(p);
+        let dir = locks::lock(&self.data_dir)
+            .take()
+            .ok_or(EngineError::Retired)?;
+        dir.move_log_aside(keep_old)?;
+        Engine::open_in(scenario, dir, at_ms, commit)
+    }
+
+    /// True once a reset replaced this engine (if it is still the one served, the reset
+    /// failed half-way: health reports it).
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
+    /// Why this engine takes no more writes or clock moves: reset, or stopped by an error.
+    fn refusal(&self) -> EngineError {
+        if self.retired.load(Ordering::Acquire) {
+            EngineError::Retired
+        } else {
+            EngineError::Stopped
+        }
     }
 
     /// The clock.

@@ -21,7 +21,7 @@ impl Engine {
             return Err(ApiError::read_only("this action"));
         };
         if p.failed || self.is_stopped() {
-            return Err(unavailable(EngineError::Stopped));
+            return Err(unavailable(self.refusal()));
         }
         let now_ms = self.now_ms();
         // The writer is held: neither the model nor the held-back records change between this
