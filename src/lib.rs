@@ -20,6 +20,7 @@
 //!   signatures, the pure write decision.
 //! - [`server`]: `cdnsim serve` — hyper on tokio, the clock, the admin endpoints.
 //! - [`locks`]: the one poison policy for std locks.
+//! - [`testing`]: an in-process server for Rust tests ([`testing::TestServer`]).
 //! - [`dump`]: the JSON-lines view of events.
 //! - [`time`]: rendering and parsing virtual time.
 //! - [`cli`]: the `cdnsim` subcommands; `src/bin/cdnsim.rs` is a thin wrapper.
@@ -44,4 +45,5 @@ pub mod projection;
 pub mod scenario;
 pub mod server;
 pub mod sim;
+pub mod testing;
 pub mod time;
