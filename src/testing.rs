@@ -64,9 +64,8 @@ pub struct TestServer {
     addr: SocketAddr,
     app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
+    /// The server; it owns the temporary data directory and removes it once stopped.
     task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
-    // Dropped last: the directory goes once the server has let go of it.
-    _data: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for TestServer {
@@ -95,15 +94,20 @@ impl TestServer {
         })?;
         let app = Arc::clone(server.app());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(async move {
+            let served = server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            drop(data); // only now: the server has let go of it
+            served
+        });
         Ok(TestServer {
             addr,
             app,
             stop: Some(stop),
             task: Some(task),
-            _data: data,
         })
     }
 

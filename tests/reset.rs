@@ -195,3 +195,19 @@ fn ephemeral_data_is_removed_at_exit() {
         .expect("runs");
     assert_eq!(refused.status.code(), Some(2));
 }
+
+/// A live clock goes on across resets (a tick may meet the retired timeline: it waits for the
+/// new one instead of stopping).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_clock_survives_resets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = scenario_config(&dir.path().join("data"), "ci-replay.toml");
+    config.clock = cdnsim::server::ClockMode::Live { speed: 60.0 };
+    let server = Running::start(config).await;
+    for _ in 0..20 {
+        assert_eq!(reset(&server, "").await.status, StatusCode::OK);
+    }
+    let health = get(&server, "/_cdnsim/health").await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    server.stop().await;
+}

@@ -54,8 +54,8 @@ pub(super) struct Args {
     /// state survives the run). Not with --data-dir or --fresh.
     #[arg(long)]
     ephemeral: bool,
-    /// Logs moved aside by POST /_cdnsim/reset that are kept (events.cdnlog.old.N); older
-    /// ones are removed.
+    /// Old logs (events.cdnlog.old.N, moved aside by --fresh or a reset) that a reset keeps,
+    /// the newest ones; older ones are removed (0 keeps none).
     #[arg(long, value_name = "N", default_value_t = 10)]
     keep_old: usize,
     /// manual: time moves only with POST /_cdnsim/clock (deterministic); live: virtual time

@@ -262,7 +262,6 @@ async fn post_reset(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             }
         }
     };
-    let _one_at_a_time = app.reset_guard().lock().await;
     let blocking = Arc::clone(app);
     match tokio::task::spawn_blocking(move || blocking.reset(at_ms)).await {
         Ok(Ok(_)) => json(StatusCode::OK, &clock(app)),
@@ -325,6 +324,13 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
     let visible = engine.visible_events();
     let path = engine.log_path().to_owned();
     let records = match tokio::task::spawn_blocking(move || Records::open(&path)).await {
+        // A reset retires the engine before it moves the log: if it has not, this is its log.
+        Ok(Ok(_)) if engine.is_retired() => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the timeline was reset while the stream was starting; retry".into(),
+            );
+        }
         Ok(Ok(records)) => records,
         Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

@@ -165,8 +165,8 @@ pub enum ServeError {
 pub struct App {
     /// The state of the current timeline (a reset replaces it): see [`App::engine`].
     engine: std::sync::RwLock<Arc<Engine>>,
-    /// One reset at a time.
-    resetting: tokio::sync::Mutex<()>,
+    /// One reset at a time (held on the blocking thread that makes it).
+    resetting: std::sync::Mutex<()>,
     /// Signature checks, when access keys are configured.
     pub verifier: Option<Verifier>,
     /// Counters.
@@ -196,6 +196,7 @@ impl App {
         let Source::Scenario { scenario, .. } = &self.config.source else {
             return Err(EngineError::ReadOnly);
         };
+        let _one_at_a_time = crate::locks::lock(&self.resetting);
         let old = self.engine();
         let new = Arc::new(old.renew(
             (**scenario).clone(),
@@ -205,11 +206,6 @@ impl App {
         )?);
         *crate::locks::write(&self.engine) = Arc::clone(&new);
         Ok(new)
-    }
-
-    /// Serialises resets.
-    pub(crate) fn reset_guard(&self) -> &tokio::sync::Mutex<()> {
-        &self.resetting
     }
 }
 
@@ -266,7 +262,7 @@ impl Server {
         Ok(Server {
             app: Arc::new(App {
                 engine: std::sync::RwLock::new(Arc::new(engine)),
-                resetting: tokio::sync::Mutex::new(()),
+                resetting: std::sync::Mutex::new(()),
                 verifier,
                 metrics: Metrics::default(),
                 config,
@@ -473,6 +469,8 @@ async fn live_clock(app: Arc<App>, speed: f64) {
         let engine = Arc::clone(&engine);
         let failure = match tokio::task::spawn_blocking(move || engine.advance_to(to_ms)).await {
             Ok(Ok(())) => continue,
+            // A reset is replacing this timeline: the next tick moves the new one.
+            Ok(Err(EngineError::Retired)) => continue,
             Ok(Err(e)) => e.to_string(),
             Err(e) => e.to_string(),
         };

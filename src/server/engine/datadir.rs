@@ -9,13 +9,13 @@ use super::EngineError;
 /// The log's file name inside a data directory.
 pub const LOG_FILE: &str = "events.cdnlog";
 
-/// An open data directory, locked for the life of this value.
-#[derive(Debug)]
+/// An open data directory, locked while any clone of this value lives.
+#[derive(Debug, Clone)]
 pub struct DataDir {
     /// The log's path.
     pub log_path: PathBuf,
     /// Held while the directory is served.
-    _lock: File,
+    _lock: std::sync::Arc<File>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + use<> {
@@ -31,7 +31,7 @@ impl DataDir {
         let lock = lock(&dir.join("lock"))?;
         let data_dir = DataDir {
             log_path: dir.join(LOG_FILE),
-            _lock: lock,
+            _lock: std::sync::Arc::new(lock),
         };
         if fresh {
             data_dir.move_log_aside(usize::MAX)?;
@@ -59,12 +59,15 @@ impl DataDir {
         tracing::warn!(old = %aside.display(), "moved the previous log aside");
         old.push((next, aside));
         let excess = old.len().saturating_sub(keep);
+        // The log is aside already: a file that cannot be removed is only worth a warning.
         for (_, path) in old.iter().take(excess) {
             for file in [path.clone(), crate::log::checkpoint_path(path)] {
                 match std::fs::remove_file(&file) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io(&file)(e)),
+                    Err(e) => {
+                        tracing::warn!(path = %file.display(), error = %e, "cannot remove an old log")
+                    }
                 }
             }
         }

@@ -290,17 +290,33 @@ impl Engine {
         let Some(mut p) = self.producer() else {
             return Err(EngineError::ReadOnly);
         };
-        self.retired.store(true, Ordering::Release);
-        if !p.failed {
-            p.writer.finish()?;
+        // A clone: the lock stays held by this engine until the new one has started.
+        let Some(dir) = locks::lock(&self.data_dir).clone() else {
+            return Err(EngineError::Retired);
+        };
+        if !p.failed
+            && let Err(e) = p.writer.finish()
+        {
+            p.fail();
+            self.stop();
+            return Err(e.into());
         }
+        // Nothing has changed if the log cannot be moved aside: this timeline goes on.
+        dir.move_log_aside(keep_old)?;
+        self.retired.store(true, Ordering::Release);
         p.failed = true;
         drop(p);
-        let dir = locks::lock(&self.data_dir)
-            .take()
-            .ok_or(EngineError::Retired)?;
-        dir.move_log_aside(keep_old)?;
-        Engine::open_in(scenario, dir, at_ms, commit)
+        match Engine::open_in(scenario, dir, at_ms, commit) {
+            Ok(new) => {
+                locks::lock(&self.data_dir).take();
+                Ok(new)
+            }
+            Err(e) => {
+                // No timeline to serve: health says so; the data directory stays locked.
+                self.stop();
+                Err(e)
+            }
+        }
     }
 
     /// True once a reset replaced this engine (if it is still the one served, the reset
