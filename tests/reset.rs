@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -173,10 +172,7 @@ fn ephemeral_data_is_removed_at_exit() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawns");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("reads");
-    assert!(line.starts_with("listening on http://"), "{line}");
+    listening_addr(&mut child);
     let entries = |dir: &Path| std::fs::read_dir(dir).expect("lists").count();
     assert_eq!(entries(tmp.path()), 1, "one data directory while it runs");
     let _ = Command::new("kill")

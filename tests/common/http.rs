@@ -194,3 +194,18 @@ pub async fn by_id(server: &Running, ids: &str) -> Vec<Value> {
         .cloned()
         .unwrap_or_default()
 }
+
+/// The address a spawned `cdnsim serve` (stdout piped) says it listens on, from its first line
+/// `listening on http://ADDR`.
+pub fn listening_addr(child: &mut std::process::Child) -> SocketAddr {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reads");
+    line.trim()
+        .strip_prefix("listening on http://")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in the first line {line:?}"))
+}
