@@ -1,4 +1,4 @@
-//! The JSON-lines view of events that `dump` prints and `/_cdnsim/events` serves (SPEC §7).
+//! The JSON-lines view of events that `dump` prints and `/_cdnsim/events` serves.
 //!
 //! `{"seq":0,"at":"2018-01-10T09:48:29.123Z","type":"Created","row":0,"task_id":"704225667",
 //! "domain":"aaa.com","object_path":"http://aaa.com/1.txt","object_type":"file","source":"scenario"}`;

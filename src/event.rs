@@ -1,4 +1,4 @@
-//! The event model: what the simulator emits and the log stores (SPEC §1–2).
+//! The event model: what the simulator emits and the log stores.
 //!
 //! A [`Record`] is one entry of the log: a dense sequence number, a virtual time in
 //! milliseconds since the Unix epoch (UTC) and one [`Event`]. Four kinds of event describe the

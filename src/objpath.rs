@@ -2,7 +2,7 @@
 //! or without a scheme, one per line.
 //!
 //! A path keeps exactly the text submitted, except that a schemeless one gets `http://`
-//! (SPEC §1) and the scheme is lower-cased; its domain is the host, lower-cased, used to check
+//! and the scheme is lower-cased; its domain is the host, lower-cased, used to check
 //! ownership and to batch TaskIds.
 
 /// Longest path accepted, in bytes.

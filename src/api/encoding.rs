@@ -1,6 +1,6 @@
 //! Percent-encoding on the wire: strict decoding of query strings and
 //! `application/x-www-form-urlencoded` bodies, and the RFC 3986 encoding that both signature
-//! versions sign with (`ALIBABA-CDN-API.md` §10, §11).
+//! versions sign with.
 //!
 //! Decoding is strict where the usual form parsers are lenient: a `%` not followed by two hex
 //! digits, or bytes that are not UTF-8 once decoded, are errors naming the parameter, not

@@ -1,5 +1,4 @@
-//! API errors: HTTP status, code and message, as the real service sends them
-//! (`ALIBABA-CDN-API.md` §2.4, §3, §12).
+//! API errors: HTTP status, code and message, as the real service sends them.
 
 use std::borrow::Cow;
 

@@ -1,5 +1,4 @@
-//! Response bodies in JSON and XML, shaped as the real service sends them
-//! (`ALIBABA-CDN-API.md` §2.2, §2.3, §3, §12). The HTTP server and `cdnsim query` both use
+//! Response bodies in JSON and XML, shaped as the real service sends them. The HTTP server and `cdnsim query` both use
 //! these, so their bodies are byte-identical.
 
 use quick_xml::escape::escape;

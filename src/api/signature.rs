@@ -1,6 +1,7 @@
 //! Request signatures: V1 (HMAC-SHA1 over the sorted parameters) and V3 (ACS3-HMAC-SHA256 over a
 //! canonical request), with the gateway's timestamp window and nonce replay check
-//! (`ALIBABA-CDN-API.md` §9–§12). The reference's test vectors are the unit tests below.
+//! The unit tests below check requests captured from the official SDKs (V1 and V3), step by
+//! step.
 //!
 //! Pure apart from the nonce cache: the caller passes the wall-clock time (signatures are
 //! checked against real time, since the SDKs sign with it; the simulated clock is unrelated).
@@ -387,10 +388,10 @@ mod tests {
         "testAKID:testSecret".parse().expect("valid")
     }
 
-    /// 2026-11-28T13:05:12Z, the time of the reference's captures.
+    /// 2026-11-28T13:05:12Z, the time the SDK requests below were captured.
     const CAPTURE_MS: i64 = 1_795_871_112_000;
 
-    /// Capture #0 of the reference (§10, §13.1), query parameters in wire order.
+    /// The first captured request (the old SDK, V1), query parameters in wire order.
     fn v1_capture() -> Vec<(String, String)> {
         pairs(&[
             ("PageSize", "10"),
@@ -563,7 +564,7 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::too_many_lines)] // the reference's vector, step by step, kept whole
+    #[allow(clippy::too_many_lines)] // a captured V3 request, step by step, kept whole
     fn v3_test_vector() {
         let query = pairs(&[
             ("DomainName", "example.com"),

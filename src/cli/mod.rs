@@ -1,7 +1,7 @@
 //! The `cdnsim` command line: one module per subcommand, each with its arguments beside its
 //! `run` function. The binary in `src/bin/cdnsim.rs` only parses and dispatches.
 //!
-//! Exit codes (SPEC §7): 0 ok, 1 a failure found (corruption, a difference), 2 bad usage or
+//! Exit codes: 0 ok, 1 a failure found (corruption, a difference), 2 bad usage or
 //! unusable input.
 
 mod check;

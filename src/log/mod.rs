@@ -1,4 +1,4 @@
-//! The append-only event log: the one source of truth (SPEC §2).
+//! The append-only event log: the one source of truth.
 //!
 //! A log file is a 56-byte [`Header`] followed by framed records:
 //!

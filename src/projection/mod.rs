@@ -1,5 +1,5 @@
 //! The temporal projection: task rows and their state history, answering queries as of any
-//! replay time without re-folding the log (SPEC §5).
+//! replay time without re-folding the log.
 //!
 //! Each row keeps its creation data (path bytes in one arena, domain interned) and a linked
 //! list of its state transitions in one shared vector, newest first; the state as of T is the

@@ -1,4 +1,4 @@
-//! Scenario files (`scenarios/*.toml`, SPEC §3): read, check, and turn into a [`Scenario`].
+//! Scenario files (`scenarios/*.toml`, documented in `scenarios/README.md`): read, check, and turn into a [`Scenario`].
 //!
 //! Reading happens in two steps. TOML is deserialised into the raw types of [`raw`], whose
 //! scalar values check themselves (a negative rate, a probability over 1, a malformed duration or

@@ -1,5 +1,5 @@
-//! The admin endpoints under `/_cdnsim/` (SPEC §6): `clock` (GET, and POST for the manual
-//! clock), `events`, `health`, `metrics`. Answers are JSON (`{"error": "..."}` on failure),
+//! The admin endpoints under `/_cdnsim/`: `clock` (GET, and POST for the manual clock),
+//! `events`, `health`, `metrics`, `reset`. Answers are JSON (`{"error": "..."}` on failure),
 //! JSON lines for `events`, and the Prometheus text format for `metrics`.
 
 use std::pin::Pin;

@@ -1,5 +1,5 @@
 //! `cdnsim serve`: the CDN API and the admin endpoints over HTTP/1.1 (hyper on tokio),
-//! answering as of the server's clock (SPEC §6).
+//! answering as of the server's clock.
 //!
 //! Layout: [`engine`] holds the state (read model, clock, simulator and log writer);
 //! [`http`] decodes and authenticates requests on `/` and hands them to [`crate::api::answer`];

@@ -1,4 +1,4 @@
-//! The deterministic discrete-event simulator (SPEC §4).
+//! The deterministic discrete-event simulator.
 //!
 //! [`Simulator`] owns a virtual clock and a queue of pending actions ordered by (time, order of
 //! scheduling). [`Simulator::advance_to`] pops every action due up to a time and turns it into
