@@ -123,11 +123,6 @@ impl<T> PerType<T> {
         self.0.iter_mut()
     }
 
-    /// A table of `f` applied to every value.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> PerType<U> {
-        PerType(self.0.map(f))
-    }
-
     /// A table of `f` applied to every (type, value), stopping at the first error.
     pub fn try_from_fn<E>(mut f: impl FnMut(ObjectType) -> Result<T, E>) -> Result<PerType<T>, E> {
         let mut values = Vec::with_capacity(5);

@@ -351,11 +351,6 @@ impl LogWriter {
         }
     }
 
-    /// How far the log is known durable.
-    pub fn synced(&self) -> Synced {
-        self.synced
-    }
-
     /// After a failed write or sync: cuts the file back to what is known durable, so that no
     /// record that was never acknowledged survives a restart, and poisons the writer.
     pub fn roll_back(&mut self) -> Result<(), LogError> {

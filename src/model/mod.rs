@@ -110,11 +110,6 @@ impl ReadModel {
         &self.account
     }
 
-    /// What names the log.
-    pub fn origin(&self) -> Origin {
-        self.origin
-    }
-
     /// What names this exact state, for RequestIds: the log's fingerprint and seed, and how
     /// many events have been applied.
     pub fn state_id(&self) -> Vec<u8> {

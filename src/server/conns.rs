@@ -83,16 +83,6 @@ impl Conns {
         locks::lock(&self.slots).remove(&slot.id);
     }
 
-    /// Connections open now.
-    pub fn len(&self) -> usize {
-        locks::lock(&self.slots).len()
-    }
-
-    /// True when no connection is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Tells the connection idle the longest (else the one reading a head the longest) to
     /// close, to make room for a new client; false when every connection is busy.
     pub fn evict_one(&self) -> bool {

@@ -42,12 +42,9 @@ use datadir::DataDir;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
-    /// Reading or writing the log.
+    /// Reading, writing or folding the log.
     #[error(transparent)]
-    Log(#[from] LogError),
-    /// Folding the log.
-    #[error(transparent)]
-    Projection(#[from] ProjectionError),
+    Drive(#[from] DriveError),
     /// A data directory could not be prepared.
     #[error("{path}: {source}")]
     Io {
@@ -111,12 +108,15 @@ pub enum EngineError {
     },
 }
 
-impl From<DriveError> for EngineError {
-    fn from(e: DriveError) -> EngineError {
-        match e {
-            DriveError::Log(e) => EngineError::Log(e),
-            DriveError::Projection(e) => EngineError::Projection(e),
-        }
+impl From<LogError> for EngineError {
+    fn from(e: LogError) -> EngineError {
+        EngineError::Drive(e.into())
+    }
+}
+
+impl From<ProjectionError> for EngineError {
+    fn from(e: ProjectionError) -> EngineError {
+        EngineError::Drive(e.into())
     }
 }
 
@@ -174,7 +174,6 @@ pub struct Engine {
     producer: Option<Mutex<Producer>>,
     commit: GroupCommit,
     log_path: PathBuf,
-    header: Header,
     /// Held for the engine's life (one server per data directory), until a reset hands it to
     /// the next timeline's engine.
     data_dir: Mutex<Option<DataDir>>,
@@ -195,7 +194,6 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Serves a finished log read-only, the clock at `at_ms` (default: its last event).
     pub fn open_log(path: &Path, at_ms: Option<TimeMs>) -> Result<Engine, EngineError> {
-        let header = *crate::log::Records::open(path)?.header();
         let model = drive::load(path, Account::default())?;
         let now_ms = at_ms.or(model.last_ms()).unwrap_or(0);
         Ok(Engine {
@@ -206,7 +204,6 @@ impl Engine {
             producer: None,
             commit: GroupCommit::new(Commit::Group, None, 0),
             log_path: path.to_owned(),
-            header,
             data_dir: Mutex::new(None),
             retired: AtomicBool::new(false),
         })
@@ -268,7 +265,6 @@ impl Engine {
                 failed: false,
             })),
             log_path,
-            header,
             data_dir: Mutex::new(Some(dir)),
             retired: AtomicBool::new(false),
         };
@@ -358,11 +354,6 @@ impl Engine {
     /// The log file.
     pub fn log_path(&self) -> &Path {
         &self.log_path
-    }
-
-    /// The log's header.
-    pub fn header(&self) -> &Header {
-        &self.header
     }
 
     /// Records of the log file that readers may read: seq below this.
