@@ -2,11 +2,16 @@
 //!
 //! `{"seq":0,"at":"2018-01-10T09:48:29.123Z","type":"Created","row":0,"task_id":"704225667",
 //! "domain":"aaa.com","object_path":"http://aaa.com/1.txt","object_type":"file","source":"scenario"}`;
-//! `Progressed` adds `"process":"42%"`, `Failed` adds `"reason":"Origin timeout"`.
+//! `Progressed` adds `"process":"42%"`, `Failed` adds `"reason":"Origin timeout"`. A rule's
+//! records: `{"seq":..,"at":..,"type":"RuleAdded","rule":{...},"source":"api"}` (the rule as
+//! stored), `{..,"type":"RuleUsed","row":12,"name":"origin-down"}` (a lifecycle rule decided
+//! row 12) or `{..,"type":"RuleUsed","name":"throttle","call":0}` (an error rule answered the
+//! first call it drew for), `{..,"type":"RuleDeleted","name":"throttle"}`.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
-use crate::event::{Event, Record};
+use crate::event::{Event, Record, RuleUse};
 use crate::time::format_ms;
 
 #[derive(Serialize)]
@@ -15,7 +20,8 @@ struct Line<'a> {
     at: String,
     #[serde(rename = "type")]
     kind: &'static str,
-    row: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     task_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -30,6 +36,20 @@ struct Line<'a> {
     process: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<RuleText<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<u64>,
+}
+
+/// A logged rule: its JSON as an object, or (were it not JSON) as a string.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RuleText<'a> {
+    Json(Box<RawValue>),
+    Text(&'a str),
 }
 
 /// One record as a JSON line (without the newline).
@@ -46,6 +66,9 @@ pub fn json_line(record: &Record) -> String {
         source: None,
         process: None,
         reason: None,
+        rule: None,
+        name: None,
+        call: None,
     };
     match &record.event {
         Event::Created {
@@ -65,6 +88,20 @@ pub fn json_line(record: &Record) -> String {
         Event::Progressed { process, .. } => line.process = Some(process.to_string()),
         Event::Completed { .. } => {}
         Event::Failed { reason, .. } => line.reason = Some(reason.as_str()),
+        Event::RuleAdded { rule, source } => {
+            line.rule = Some(match RawValue::from_string(rule.clone()) {
+                Ok(json) => RuleText::Json(json),
+                Err(_) => RuleText::Text(rule),
+            });
+            line.source = Some(source.as_str());
+        }
+        Event::RuleUsed { name, by } => {
+            line.name = Some(name);
+            if let RuleUse::Call(call) = by {
+                line.call = Some(*call);
+            }
+        }
+        Event::RuleDeleted { name } => line.name = Some(name),
     }
     // Serialising a struct of strings and integers cannot fail.
     serde_json::to_string(&line).unwrap_or_default()

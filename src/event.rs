@@ -3,7 +3,9 @@
 //! A [`Record`] is one entry of the log: a dense sequence number, a virtual time in
 //! milliseconds since the Unix epoch (UTC) and one [`Event`]. Four kinds of event describe the
 //! whole life of a task row: [`Event::Created`] defines a row, [`Event::Progressed`] moves its
-//! process, [`Event::Completed`] and [`Event::Failed`] end it.
+//! process, [`Event::Completed`] and [`Event::Failed`] end it. Three control records stand
+//! beside them: [`Event::RuleAdded`], [`Event::RuleUsed`] and [`Event::RuleDeleted`] say which
+//! rules (a test author's forced outcomes and injected errors) were in force and what they did.
 //!
 //! # Schema stability
 //!
@@ -150,6 +152,15 @@ impl<T> std::ops::IndexMut<ObjectType> for PerType<T> {
     }
 }
 
+/// What a rule was used for (a [`Event::RuleUsed`] record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum RuleUse {
+    /// A lifecycle rule decided this API row (the record follows the row's `Created`).
+    Row(RowId),
+    /// An error rule answered a call: the call's index among those the rule drew for.
+    Call(u64),
+}
+
 /// Who submitted a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, Serialize)]
 pub enum Source {
@@ -292,6 +303,25 @@ pub enum Event<S = String> {
         /// The reason shown as `Description`.
         reason: FailReason,
     },
+    /// A rule comes into force.
+    RuleAdded {
+        /// The rule as stored: its canonical JSON (`scenario::rule::Rule::to_json`).
+        rule: S,
+        /// From the scenario (at its start) or from the rules endpoint.
+        source: Source,
+    },
+    /// A rule decided an API row or answered a call.
+    RuleUsed {
+        /// The rule's name.
+        name: S,
+        /// What for.
+        by: RuleUse,
+    },
+    /// A rule is removed.
+    RuleDeleted {
+        /// The rule's name.
+        name: S,
+    },
 }
 
 /// An event whose text borrows from a reader's buffer.
@@ -332,17 +362,42 @@ impl<S> Event<S> {
                 row: *row,
                 reason: *reason,
             },
+            Event::RuleAdded { rule, source } => Event::RuleAdded {
+                rule: f(rule),
+                source: *source,
+            },
+            Event::RuleUsed { name, by } => Event::RuleUsed {
+                name: f(name),
+                by: *by,
+            },
+            Event::RuleDeleted { name } => Event::RuleDeleted { name: f(name) },
         }
     }
 
-    /// The row the event is about.
-    pub fn row(&self) -> RowId {
+    /// The row the event is about: a task event's row, or the row a rule decided.
+    pub fn row(&self) -> Option<RowId> {
         match self {
             Event::Created { row, .. }
             | Event::Progressed { row, .. }
             | Event::Completed { row }
-            | Event::Failed { row, .. } => *row,
+            | Event::Failed { row, .. }
+            | Event::RuleUsed {
+                by: RuleUse::Row(row),
+                ..
+            } => Some(*row),
+            Event::RuleUsed { .. } | Event::RuleAdded { .. } | Event::RuleDeleted { .. } => None,
         }
+    }
+
+    /// True for the four task events (not a rule's record).
+    pub fn is_task_event(&self) -> bool {
+        matches!(
+            self,
+            Event::Created { .. }
+                | Event::Progressed { .. }
+                | Event::Completed { .. }
+                | Event::Failed { .. }
+        )
     }
 
     /// The kind's name as `dump` prints it.
@@ -352,6 +407,9 @@ impl<S> Event<S> {
             Event::Progressed { .. } => "Progressed",
             Event::Completed { .. } => "Completed",
             Event::Failed { .. } => "Failed",
+            Event::RuleAdded { .. } => "RuleAdded",
+            Event::RuleUsed { .. } => "RuleUsed",
+            Event::RuleDeleted { .. } => "RuleDeleted",
         }
     }
 }

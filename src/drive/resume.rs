@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::{DriveError, Sink, append, apply, run_to};
-use crate::event::{Event, EventRef, RecordRef, Source, TimeMs};
+use crate::event::{Event, EventRef, RecordRef, RuleUse, Source, TimeMs};
 use crate::log::{LogWriter, Records};
 use crate::model::ReadModel;
+use crate::scenario::rule::Rule;
 use crate::sim::{BATCH_EVENTS, Simulator, Submission};
 
 /// Why a log cannot be resumed.
@@ -126,7 +127,9 @@ impl Replay<'_> {
         }
     }
 
-    /// Checks that `record` is the next event the simulator produces.
+    /// Checks that `record` is the next event the simulator produces. The server's inputs —
+    /// an API row, a rule added or deleted through the endpoint, a call an error rule
+    /// answered — are made again first, at their time.
     fn check(&mut self, record: &RecordRef<'_>) -> Result<(), ResumeError> {
         let api_row = match record.event {
             EventRef::Created {
@@ -141,8 +144,43 @@ impl Replay<'_> {
                     object_type,
                     paths: vec![object_path.to_owned()],
                 };
-                self.resubmit(record, submission)?;
+                self.input(record, |sim, out| {
+                    sim.submit(submission, out);
+                    Ok(())
+                })?;
                 true
+            }
+            // Made with the API row before it: compared as it is.
+            EventRef::RuleUsed {
+                by: RuleUse::Row(_),
+                ..
+            } => true,
+            EventRef::RuleAdded {
+                rule,
+                source: Source::Api,
+            } => {
+                let rule = Rule::from_json(rule).map_err(|e| self.diverged(record.seq, e))?;
+                self.input(record, |sim, out| {
+                    sim.add_rule(rule, out).map_err(|e| e.to_string())
+                })?;
+                false
+            }
+            EventRef::RuleDeleted { name } => {
+                self.input(record, |sim, out| {
+                    sim.delete_rules(Some(name), out)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })?;
+                false
+            }
+            EventRef::RuleUsed {
+                name,
+                by: RuleUse::Call(call),
+            } => {
+                self.input(record, |sim, out| {
+                    sim.replay_call(name, call, out).map_err(|e| e.to_string())
+                })?;
+                false
             }
             _ => {
                 if self.next == self.expected.len() {
@@ -180,14 +218,15 @@ impl Replay<'_> {
         })
     }
 
-    /// Re-makes the API row `record` creates: first everything due by its time (unless it
-    /// follows another row of the same write), which must be nothing the log does not have.
-    fn resubmit(
+    /// Re-makes the input `record` records with `make`: first everything due by its time
+    /// (unless it follows a row of the same write), which must be nothing the log does not
+    /// have.
+    fn input(
         &mut self,
         record: &RecordRef<'_>,
-        submission: Submission,
+        make: impl FnOnce(&mut Simulator, &mut Vec<(TimeMs, Event)>) -> Result<(), String>,
     ) -> Result<(), ResumeError> {
-        let early = "the scenario has events due before this API row";
+        let early = "the scenario has events due before this input (an API row or a rule's record)";
         if self.next < self.expected.len() {
             return Err(self.diverged(record.seq, early.into()));
         }
@@ -202,7 +241,6 @@ impl Replay<'_> {
                 return Err(self.diverged(record.seq, early.into()));
             }
         }
-        self.sim.submit(submission, &mut self.expected);
-        Ok(())
+        make(self.sim, &mut self.expected).map_err(|e| self.diverged(record.seq, e))
     }
 }

@@ -8,8 +8,10 @@
 //! cannot disagree. A request reads one `&ReadModel` for its RequestId and its body.
 
 mod ledger;
+mod rules;
 
 pub use ledger::{Ledger, day_start_ms};
+pub use rules::RuleHistory;
 
 use crate::event::{ObjectType, PerType, RecordRef, TimeMs};
 use crate::projection::{Projection, ProjectionError};
@@ -70,6 +72,7 @@ pub struct ReadModel {
     ledger: Ledger,
     account: Account,
     origin: Origin,
+    rules: RuleHistory,
 }
 
 impl ReadModel {
@@ -80,11 +83,20 @@ impl ReadModel {
             ledger: Ledger::default(),
             account,
             origin,
+            rules: RuleHistory::default(),
         }
     }
 
     /// Folds the next record of the log.
     pub fn apply(&mut self, record: &RecordRef<'_>) -> Result<(), ProjectionError> {
+        if !record.event.is_task_event() {
+            self.rules
+                .apply(record)
+                .map_err(|detail| ProjectionError::BadRecord {
+                    seq: record.seq,
+                    detail,
+                })?;
+        }
         self.projection.apply(record)?;
         self.ledger.apply(record);
         Ok(())
@@ -103,6 +115,11 @@ impl ReadModel {
     /// The projection alone, for those that need nothing else (benches).
     pub fn into_projection(self) -> Projection {
         self.projection
+    }
+
+    /// The rules as the log recorded them.
+    pub fn rules(&self) -> &RuleHistory {
+        &self.rules
     }
 
     /// The account.

@@ -141,6 +141,14 @@ pub enum ProjectionError {
         /// Its row.
         row: RowId,
     },
+    /// A record that does not fit the log before it (a rule's record naming no rule, say).
+    #[error("seq {seq}: {detail}")]
+    BadRecord {
+        /// The record.
+        seq: u64,
+        /// What is wrong.
+        detail: String,
+    },
     /// More than the projection can address (2^32 rows or transitions, 65,536 domains, 4 GiB
     /// of paths).
     #[error("seq {seq}: the projection is full ({what})")]
@@ -410,6 +418,8 @@ impl Projection {
                 };
                 self.transition(seq, row, record.at_ms, process, Change::Failed(reason))?;
             }
+            // A rule's records change no row; the read model keeps them.
+            EventRef::RuleAdded { .. } | EventRef::RuleUsed { .. } | EventRef::RuleDeleted { .. } => {}
         }
         self.events += 1;
         self.last_ms = Some(record.at_ms);

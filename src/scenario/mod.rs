@@ -10,6 +10,7 @@
 //! `scenarios/README.md` documents every key by example.
 
 mod raw;
+pub mod rule;
 mod values;
 
 use std::ops::Range;
@@ -254,6 +255,9 @@ pub struct Scenario {
     pub limits: Limits,
     /// Daily quotas.
     pub quotas: Quotas,
+    /// Rules in force from the start, in file order (`[[rule]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<rule::Rule>,
 }
 
 /// The highest workload rate accepted (about 280 submissions per virtual second).
@@ -354,8 +358,31 @@ impl Scenario {
             scripts,
             limits,
             quotas: check_quotas(ctx, raw.quotas)?,
+            rules: check_rules(ctx, raw.rules)?,
         })
     }
+}
+
+/// `[[rule]]` tables: each checks alone ([`rule::RawRule::check`]); names are unique. An error
+/// points at the key's line inside the rule's table when it can be found there.
+fn check_rules(
+    ctx: &Ctx<'_>,
+    raw: Vec<Spanned<rule::RawRule>>,
+) -> Result<Vec<rule::Rule>, ScenarioError> {
+    let mut rules: Vec<rule::Rule> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let span = r.span();
+        let checked = r.into_inner().check().map_err(|e| {
+            let key_span = ctx.key_in(span.clone(), e.key);
+            ctx.at(key_span, &format!("rule[{i}].{}", e.key), &e.message)
+        })?;
+        if rules.iter().any(|other| other.name == checked.name) {
+            let message = format!("the name {:?} is used by an earlier rule", checked.name);
+            return Err(ctx.at(ctx.key_in(span, "name"), &format!("rule[{i}].name"), &message));
+        }
+        rules.push(checked);
+    }
+    Ok(rules)
 }
 
 /// The index of a scenario domain named by `name` (any case).
@@ -609,6 +636,25 @@ impl Ctx<'_> {
             message: message.to_owned(),
             snippet,
         }
+    }
+
+    /// The span of the line setting `key` (its last dotted part) inside `span`, or `span`.
+    fn key_in(&self, span: Range<usize>, key: &str) -> Range<usize> {
+        let last = key.rsplit('.').next().unwrap_or(key);
+        let end = span.end.min(self.text.len());
+        let start = span.start.min(end);
+        let mut offset = start;
+        for line in self.text[start..end].split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            if let Some(rest) = trimmed.strip_prefix(last)
+                && rest.trim_start().starts_with('=')
+            {
+                let at = offset + (line.len() - trimmed.len());
+                return at..at + last.len();
+            }
+            offset += line.len();
+        }
+        span
     }
 
     fn toml_error(&self, key: &str, e: &toml::de::Error) -> ScenarioError {

@@ -32,6 +32,8 @@ pub(super) struct RawScenario {
     pub scripts: Vec<RawScript>,
     pub limits: Option<RawLimits>,
     pub quotas: Option<RawQuotas>,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Spanned<super::rule::RawRule>>,
 }
 
 #[derive(Debug, Deserialize)]

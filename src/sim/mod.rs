@@ -19,7 +19,10 @@ pub const BATCH_EVENTS: usize = 8_192;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
 
-use crate::event::{Event, FailReason, ObjectType, Process, RowId, Source, TaskId, TimeMs};
+use crate::event::{
+    Event, FailReason, ObjectType, Process, RowId, RuleUse, Source, TaskId, TimeMs,
+};
+use crate::scenario::rule::{BookError, ErrorRule, Rule, RuleBook, RuleKind, RowFacts};
 use crate::scenario::{Arrival, Forced, Scenario};
 use rng::{Stream, Zipf};
 
@@ -29,6 +32,8 @@ const EXTENSIONS: [&str; 8] = ["js", "css", "png", "jpg", "html", "svg", "woff2"
 /// Something due at a time.
 #[derive(Debug, Clone, Copy)]
 enum Action {
+    /// The scenario's rules come into force (at its start, before anything else).
+    Rules,
     Arrival(u32),
     Script(u32),
     /// The next step of the lifecycle planned in this slot of `Simulator::lifecycles`.
@@ -145,9 +150,11 @@ struct WorkloadState {
 enum Plan {
     /// Drawn from the scenario's model using lifecycle stream `usize`.
     Model(usize),
-    /// A scripted row: outcome and optional timings forced, the rest from the scripts' stream.
+    /// A scripted row or one a rule decided: what is given is forced, the rest is drawn from
+    /// lifecycle stream `stream` (the scripts', or the API's).
     Forced {
-        outcome: Forced,
+        stream: usize,
+        outcome: Option<Forced>,
         queue_delay_ms: Option<i64>,
         processing_ms: Option<i64>,
     },
@@ -182,6 +189,8 @@ pub struct Simulator {
     free_slots: Vec<u32>,
     /// Scratch space for planning a row (kept to avoid an allocation per row).
     fraction_buf: Vec<f64>,
+    /// The rules in force.
+    rules: RuleBook,
 }
 
 impl Simulator {
@@ -217,7 +226,11 @@ impl Simulator {
             lifecycles: Vec::new(),
             free_slots: Vec::new(),
             fraction_buf: Vec::new(),
+            rules: RuleBook::default(),
         };
+        if !sim.scenario.rules.is_empty() {
+            sim.push(sim.scenario.start_ms, Action::Rules);
+        }
         for w in 0..sim.workloads.len() {
             sim.schedule_arrival(w);
         }
@@ -300,6 +313,7 @@ impl Simulator {
 
     fn run(&mut self, at_ms: TimeMs, action: Action, out: &mut Vec<(TimeMs, Event)>) {
         match action {
+            Action::Rules => self.scenario_rules(at_ms, out),
             Action::Arrival(w) => self.arrive(w as usize, at_ms, out),
             Action::Script(i) => self.script(i as usize, at_ms, out),
             Action::Step(slot) => self.step(slot, at_ms, out),
@@ -396,7 +410,8 @@ impl Simulator {
             paths: script.paths.clone(),
         };
         let plan = Plan::Forced {
-            outcome: script.outcome,
+            stream: self.lifecycle.len() - 2,
+            outcome: Some(script.outcome),
             queue_delay_ms: script.queue_delay_ms,
             processing_ms: script.processing_ms,
         };
@@ -444,6 +459,11 @@ impl Simulator {
             let row = self.next_row;
             self.next_row += 1;
             self.stats.rows += 1;
+            // API rows are the rules' to decide.
+            let decided = match source {
+                Source::Api => self.decide_by_rule(&domain_name, &path, object_type),
+                Source::Scenario => None,
+            };
             let event = Event::Created {
                 row,
                 task_id,
@@ -453,9 +473,137 @@ impl Simulator {
                 source,
             };
             self.emit(out, at_ms, event);
+            let plan = match decided {
+                Some((name, forced)) => {
+                    let by = RuleUse::Row(row);
+                    self.emit(out, at_ms, Event::RuleUsed { name, by });
+                    forced
+                }
+                None => plan,
+            };
             self.plan_row(row, at_ms, submission.domain, object_type, plan);
         }
         task_ids
+    }
+
+    /// The rule that decides an API row, if one does: its name and the plan it forces.
+    fn decide_by_rule(
+        &mut self,
+        domain: &str,
+        object_path: &str,
+        object_type: ObjectType,
+    ) -> Option<(String, Plan)> {
+        let row = RowFacts {
+            domain,
+            object_path,
+            object_type,
+        };
+        let seed = self.scenario.seed;
+        let i = self.rules.decide_row(&row, &mut |name, k| rule_draw(seed, name, k))?;
+        let entry = &self.rules.entries()[i];
+        let RuleKind::Lifecycle(l) = &entry.rule.kind else {
+            return None; // decide_row picks lifecycle rules only
+        };
+        let plan = Plan::Forced {
+            stream: self.lifecycle.len() - 1,
+            outcome: l.outcome,
+            queue_delay_ms: l.queue_delay_ms,
+            processing_ms: l.processing_ms,
+        };
+        Some((entry.rule.name.clone(), plan))
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &RuleBook {
+        &self.rules
+    }
+
+    fn scenario_rules(&mut self, at_ms: TimeMs, out: &mut Vec<(TimeMs, Event)>) {
+        for rule in self.scenario.rules.clone() {
+            let text = rule.to_json_string();
+            // Scenario rules have unique names (the scenario checked).
+            if self.rules.add(rule, at_ms).is_ok() {
+                let event = Event::RuleAdded {
+                    rule: text,
+                    source: Source::Scenario,
+                };
+                self.emit(out, at_ms, event);
+            }
+        }
+    }
+
+    /// Adds a rule at the current time (the caller has advanced the simulator to it),
+    /// emitting its `RuleAdded`.
+    pub fn add_rule(&mut self, rule: Rule, out: &mut Vec<(TimeMs, Event)>) -> Result<(), BookError> {
+        let text = rule.to_json_string();
+        self.rules.add(rule, self.now_ms)?;
+        let event = Event::RuleAdded {
+            rule: text,
+            source: Source::Api,
+        };
+        self.emit(out, self.now_ms, event);
+        Ok(())
+    }
+
+    /// Removes the rule named `name` (every rule when `None`) at the current time, emitting a
+    /// `RuleDeleted` for each; returns how many.
+    pub fn delete_rules(
+        &mut self,
+        name: Option<&str>,
+        out: &mut Vec<(TimeMs, Event)>,
+    ) -> Result<usize, BookError> {
+        let names: Vec<String> = match name {
+            Some(name) => vec![name.to_owned()],
+            None => self.rules.entries().iter().map(|e| e.rule.name.clone()).collect(),
+        };
+        for name in &names {
+            self.rules.delete(name)?;
+            let event = Event::RuleDeleted { name: name.clone() };
+            self.emit(out, self.now_ms, event);
+        }
+        Ok(names.len())
+    }
+
+    /// True when a live error rule answers calls of `action`.
+    pub fn has_error_rule(&self, action: &str) -> bool {
+        self.rules.has_error_rule(action)
+    }
+
+    /// A call of `action` at the current time: the error rule that answers it, if one does
+    /// (emitting its `RuleUsed`). Each live error rule for the action draws in turn.
+    pub fn call(&mut self, action: &str, out: &mut Vec<(TimeMs, Event)>) -> Option<ErrorRule> {
+        let seed = self.scenario.seed;
+        let (i, call) = self
+            .rules
+            .decide_call(action, &mut |name, k| rule_draw(seed, name, k))?;
+        let entry = &self.rules.entries()[i];
+        let RuleKind::Error(answer) = &entry.rule.kind else {
+            return None; // decide_call picks error rules only
+        };
+        let answer = answer.clone();
+        let event = Event::RuleUsed {
+            name: entry.rule.name.clone(),
+            by: RuleUse::Call(call),
+        };
+        self.emit(out, self.now_ms, event);
+        Some(answer)
+    }
+
+    /// Re-makes a recorded answer of error rule `name` (resuming a log: the calls it let
+    /// through were never logged, so its draws go on after the last call it answered).
+    pub fn replay_call(
+        &mut self,
+        name: &str,
+        call: u64,
+        out: &mut Vec<(TimeMs, Event)>,
+    ) -> Result<(), BookError> {
+        self.rules.note_use(name, RuleUse::Call(call))?;
+        let event = Event::RuleUsed {
+            name: name.to_owned(),
+            by: RuleUse::Call(call),
+        };
+        self.emit(out, self.now_ms, event);
+        Ok(())
     }
 
     /// Draws a row's lifecycle and schedules it.
@@ -471,13 +619,11 @@ impl Simulator {
         let (stream, forced) = match plan {
             Plan::Model(i) => (i, None),
             Plan::Forced {
+                stream,
                 outcome,
                 queue_delay_ms,
                 processing_ms,
-            } => (
-                self.lifecycle.len() - 2,
-                Some((outcome, queue_delay_ms, processing_ms)),
-            ),
+            } => (stream, Some((outcome, queue_delay_ms, processing_ms))),
         };
         let rng = &mut self.lifecycle[stream];
         let queue_ms = match forced.and_then(|f| f.1) {
@@ -496,8 +642,8 @@ impl Simulator {
         fractions.clear();
         fractions.extend((1..steps).map(|_| rng::unit(rng)));
         fractions.sort_by(f64::total_cmp);
-        let outcome = match forced {
-            Some((outcome, _, _)) => outcome,
+        let outcome = match forced.and_then(|f| f.0) {
+            Some(outcome) => outcome,
             None => draw_outcome(rng, &self.scenario, domain, end),
         };
         let kept = match outcome {
@@ -533,6 +679,15 @@ impl Simulator {
         });
         self.push(start, Action::Step(slot));
     }
+}
+
+/// Draw `k` of the rule named `name`: uniform in `[0, 1)`, from the rule's own stream (so
+/// adding one rule never shifts another's draws) at a position fixed by `k` alone (so a
+/// resumed log finds it without replaying the calls that drew before).
+fn rule_draw(seed: u64, name: &str, k: u64) -> f64 {
+    let mut stream = rng::stream(seed, &format!("rule:{name}"));
+    stream.set_word_pos(u128::from(k) * 2);
+    rng::unit(&mut stream)
 }
 
 /// Index drawn with probability proportional to `weights` (the last one with a positive

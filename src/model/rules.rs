@@ -1,0 +1,74 @@
+//! The rules in force as of any time, folded from the log's rule records.
+
+use crate::event::{EventRef, RecordRef, RuleUse, TimeMs};
+use crate::scenario::rule::{Rule, RuleBook};
+
+/// One rule record, checked.
+#[derive(Debug, Clone)]
+enum Change {
+    Added(Rule),
+    Used(String, RuleUse),
+    Deleted(String),
+}
+
+/// Every rule record of the log, in order, and the book they fold into.
+#[derive(Debug, Default)]
+pub struct RuleHistory {
+    changes: Vec<(TimeMs, Change)>,
+    now: RuleBook,
+}
+
+impl RuleHistory {
+    /// Folds a record if it is a rule's; an error says why the record does not fit (a rule
+    /// that does not read, a name taken or unknown, a use of the wrong kind).
+    pub fn apply(&mut self, record: &RecordRef<'_>) -> Result<(), String> {
+        let change = match record.event {
+            EventRef::RuleAdded { rule, source: _ } => {
+                let rule = Rule::from_json(rule).map_err(|e| format!("a logged rule: {e}"))?;
+                self.now
+                    .add(rule.clone(), record.at_ms)
+                    .map_err(|e| e.to_string())?;
+                Change::Added(rule)
+            }
+            EventRef::RuleUsed { name, by } => {
+                self.now.note_use(name, by).map_err(|e| e.to_string())?;
+                Change::Used(name.to_owned(), by)
+            }
+            EventRef::RuleDeleted { name } => {
+                self.now.delete(name).map_err(|e| e.to_string())?;
+                Change::Deleted(name.to_owned())
+            }
+            _ => return Ok(()),
+        };
+        self.changes.push((record.at_ms, change));
+        Ok(())
+    }
+
+    /// The rules in force as of `at_ms` (every record at or before it folded).
+    pub fn as_of(&self, at_ms: TimeMs) -> RuleBook {
+        let upto = self.changes.partition_point(|(t, _)| *t <= at_ms);
+        if upto == self.changes.len() {
+            return self.now.clone();
+        }
+        let mut book = RuleBook::default();
+        for (t, change) in &self.changes[..upto] {
+            // Every change folded once already, in this order: none fails now.
+            let _ = match change {
+                Change::Added(rule) => book.add(rule.clone(), *t),
+                Change::Used(name, by) => book.note_use(name, *by),
+                Change::Deleted(name) => book.delete(name),
+            };
+        }
+        book
+    }
+
+    /// Rule records folded.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// True before any rule record.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
