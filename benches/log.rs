@@ -98,7 +98,7 @@ fn bench_log(c: &mut Criterion) {
             let mut rows = 0u64;
             for &(start, end) in &spans {
                 let record = codec::decode_record_ref(1, &payloads[start..end]).expect("decode");
-                rows = rows.wrapping_add(record.event.row());
+                rows = rows.wrapping_add(record.event.row().unwrap_or(0));
             }
             black_box(rows)
         })
@@ -108,7 +108,7 @@ fn bench_log(c: &mut Criterion) {
             let mut rows = 0u64;
             for &(start, end) in &spans {
                 let record = codec::decode_record(1, &payloads[start..end]).expect("decode");
-                rows = rows.wrapping_add(record.event.row());
+                rows = rows.wrapping_add(record.event.row().unwrap_or(0));
             }
             black_box(rows)
         })
@@ -118,7 +118,7 @@ fn bench_log(c: &mut Criterion) {
             let mut records = Records::open(&path).expect("open");
             let mut rows = 0u64;
             while let Some(record) = records.next_ref() {
-                rows = rows.wrapping_add(record.expect("record").event.row());
+                rows = rows.wrapping_add(record.expect("record").event.row().unwrap_or(0));
             }
             black_box(rows)
         })
@@ -127,7 +127,7 @@ fn bench_log(c: &mut Criterion) {
         b.iter(|| {
             let mut rows = 0u64;
             for record in Records::open(&path).expect("open") {
-                rows = rows.wrapping_add(record.expect("record").event.row());
+                rows = rows.wrapping_add(record.expect("record").event.row().unwrap_or(0));
             }
             black_box(rows)
         })

@@ -131,7 +131,27 @@ impl Replay<'_> {
     /// an API row, a rule added or deleted through the endpoint, a call an error rule
     /// answered — are made again first, at their time.
     fn check(&mut self, record: &RecordRef<'_>) -> Result<(), ResumeError> {
-        let api_row = match record.event {
+        let api_row = self.remake(record)?;
+        let Some((at_ms, event)) = self.expected.get(self.next) else {
+            let detail = "the log has events the scenario does not".into();
+            return Err(self.diverged(record.seq, detail));
+        };
+        if *at_ms != record.at_ms || event.as_ref() != record.event {
+            let detail = format!(
+                "log: {:?} at {}; scenario: {:?} at {}",
+                record.event, record.at_ms, event, at_ms
+            );
+            return Err(self.diverged(record.seq, detail));
+        }
+        self.next += 1;
+        self.after_api_row = api_row;
+        Ok(())
+    }
+
+    /// Makes the simulator produce what `record` should be: the input it records, or the
+    /// events due by its time. True when the record belongs to an API write's rows.
+    fn remake(&mut self, record: &RecordRef<'_>) -> Result<bool, ResumeError> {
+        Ok(match record.event {
             EventRef::Created {
                 source: Source::Api,
                 domain,
@@ -194,21 +214,7 @@ impl Replay<'_> {
                 }
                 false
             }
-        };
-        let Some((at_ms, event)) = self.expected.get(self.next) else {
-            let detail = "the log has events the scenario does not".into();
-            return Err(self.diverged(record.seq, detail));
-        };
-        if *at_ms != record.at_ms || event.as_ref() != record.event {
-            let detail = format!(
-                "log: {:?} at {}; scenario: {:?} at {}",
-                record.event, record.at_ms, event, at_ms
-            );
-            return Err(self.diverged(record.seq, detail));
-        }
-        self.next += 1;
-        self.after_api_row = api_row;
-        Ok(())
+        })
     }
 
     fn api_domain(&self, seq: u64, domain: &str) -> Result<usize, ResumeError> {

@@ -108,7 +108,7 @@ pub fn decode_position(format_version: u16, payload: &[u8]) -> Result<(u64, Time
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{FailReason, ObjectType, Process, Source, TaskId};
+    use crate::event::{FailReason, ObjectType, Process, RuleUse, Source, TaskId};
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -211,6 +211,54 @@ mod tests {
             let want = format!("03fd8624f1bec10200000309{tail}");
             check(3, AT, Event::Failed { row: 9, reason }, &want);
         }
+    }
+
+    #[test]
+    fn golden_rule_records() {
+        // seq 4 | time | variant 4 | rule: len 11 + JSON | source 1 (api)
+        let added = Event::RuleAdded {
+            rule: r#"{"name":"x"}"#.into(),
+            source: Source::Api,
+        };
+        check(
+            4,
+            AT,
+            added,
+            "04fd8624f1bec102000004\
+             0c7b226e616d65223a2278227d01",
+        );
+        // variant 5 | name "x" | RuleUse::Row 7 / RuleUse::Call 300
+        let by_row = Event::RuleUsed {
+            name: "x".into(),
+            by: RuleUse::Row(7),
+        };
+        check(
+            5,
+            AT,
+            by_row,
+            "05fd8624f1bec1020000050178\
+             0007",
+        );
+        let by_call = Event::RuleUsed {
+            name: "x".into(),
+            by: RuleUse::Call(300),
+        };
+        check(
+            5,
+            AT,
+            by_call,
+            "05fd8624f1bec1020000050178\
+             01fb2c01",
+        );
+        // variant 6 | name "x"
+        let deleted = Event::RuleDeleted { name: "x".into() };
+        check(
+            6,
+            AT,
+            deleted,
+            "06fd8624f1bec102000006\
+             0178",
+        );
     }
 
     #[test]

@@ -419,7 +419,9 @@ impl Projection {
                 self.transition(seq, row, record.at_ms, process, Change::Failed(reason))?;
             }
             // A rule's records change no row; the read model keeps them.
-            EventRef::RuleAdded { .. } | EventRef::RuleUsed { .. } | EventRef::RuleDeleted { .. } => {}
+            EventRef::RuleAdded { .. }
+            | EventRef::RuleUsed { .. }
+            | EventRef::RuleDeleted { .. } => {}
         }
         self.events += 1;
         self.last_ms = Some(record.at_ms);

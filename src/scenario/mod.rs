@@ -378,7 +378,11 @@ fn check_rules(
         })?;
         if rules.iter().any(|other| other.name == checked.name) {
             let message = format!("the name {:?} is used by an earlier rule", checked.name);
-            return Err(ctx.at(ctx.key_in(span, "name"), &format!("rule[{i}].name"), &message));
+            return Err(ctx.at(
+                ctx.key_in(span, "name"),
+                &format!("rule[{i}].name"),
+                &message,
+            ));
         }
         rules.push(checked);
     }

@@ -293,7 +293,10 @@ impl RawRule {
             ));
         }
         if self.times == Some(0) {
-            return Err(bad("times", "must be 1 or more (leave it out for unlimited)"));
+            return Err(bad(
+                "times",
+                "must be 1 or more (leave it out for unlimited)",
+            ));
         }
         let kind = match (&self.action, &self.error) {
             (Some(_), _) | (None, Some(_)) => RuleKind::Error(self.check_error()?),
@@ -729,7 +732,10 @@ mod tests {
         };
         assert_eq!(l.domain.as_deref(), Some("img.example.com"));
         assert_eq!(l.outcome, Some(Forced::Failed(FailReason::OriginTimeout)));
-        assert_eq!((l.queue_delay_ms, l.processing_ms), (Some(0), Some(120_000)));
+        assert_eq!(
+            (l.queue_delay_ms, l.processing_ms),
+            (Some(0), Some(120_000))
+        );
         assert_eq!(r.times, Some(3));
         assert_eq!(
             r.to_json_string(),
@@ -749,26 +755,53 @@ mod tests {
     fn bad_rules_name_the_key() {
         let cases = [
             (r#"{"name":"a","outcome":"failed"}"#, "reason:"),
-            (r#"{"name":"a","outcome":"complete","reason":"origin_5xx"}"#, "reason:"),
+            (
+                r#"{"name":"a","outcome":"complete","reason":"origin_5xx"}"#,
+                "reason:",
+            ),
             (r#"{"name":"a","outcome":"later"}"#, "outcome:"),
             (r#"{"name":"a"}"#, "outcome:"),
             (r#"{"name":"","outcome":"complete"}"#, "name:"),
             (r#"{"name":"a b","outcome":"complete"}"#, "name:"),
             (r#"{"name":"a","outcome":"complete","times":0}"#, "times:"),
-            (r#"{"name":"a","outcome":"complete","probability":1.5}"#, "probability"),
-            (r#"{"name":"a","outcome":"complete","processing":"soon"}"#, "duration"),
-            (r#"{"name":"a","outcome":"complete","match":{"kind":"x"}}"#, "unknown field `kind`"),
-            (r#"{"name":"a","outcome":"complete","match":{"type":"File"}}"#, "object type"),
-            (r#"{"name":"a","outcome":"complete","retry_after":"1s"}"#, "retry_after:"),
-            (r#"{"name":"a","action":"Nope","error":"InternalError"}"#, "action:"),
-            (r#"{"name":"a","action":"DescribeRefreshTasks","error":"Oops"}"#, "error:"),
+            (
+                r#"{"name":"a","outcome":"complete","probability":1.5}"#,
+                "probability",
+            ),
+            (
+                r#"{"name":"a","outcome":"complete","processing":"soon"}"#,
+                "duration",
+            ),
+            (
+                r#"{"name":"a","outcome":"complete","match":{"kind":"x"}}"#,
+                "unknown field `kind`",
+            ),
+            (
+                r#"{"name":"a","outcome":"complete","match":{"type":"File"}}"#,
+                "object type",
+            ),
+            (
+                r#"{"name":"a","outcome":"complete","retry_after":"1s"}"#,
+                "retry_after:",
+            ),
+            (
+                r#"{"name":"a","action":"Nope","error":"InternalError"}"#,
+                "action:",
+            ),
+            (
+                r#"{"name":"a","action":"DescribeRefreshTasks","error":"Oops"}"#,
+                "error:",
+            ),
             (r#"{"name":"a","error":"InternalError"}"#, "action:"),
             (r#"{"name":"a","action":"DescribeRefreshTasks"}"#, "error:"),
             (
                 r#"{"name":"a","action":"DescribeRefreshTasks","error":"InternalError","outcome":"complete"}"#,
                 "outcome:",
             ),
-            (r#"{"name":"a","outcome":"complete","extra":1}"#, "unknown field `extra`"),
+            (
+                r#"{"name":"a","outcome":"complete","extra":1}"#,
+                "unknown field `extra`",
+            ),
         ];
         for (json, want) in cases {
             let e = rule(json).expect_err(json);
@@ -795,9 +828,7 @@ mod tests {
         }
         let mut never = |_: &str, _: u64| -> f64 { panic!("no rule here draws") };
         let row = facts("x.com", "http://x.com/1", ObjectType::File);
-        let decided: Vec<_> = (0..4)
-            .map(|_| book.decide_row(&row, &mut never))
-            .collect();
+        let decided: Vec<_> = (0..4).map(|_| book.decide_row(&row, &mut never)).collect();
         assert_eq!(decided, [Some(1), Some(1), Some(2), Some(2)]);
         assert_eq!(book.get("b").unwrap().remaining(), Some(0));
         let dir = facts("x.com", "http://x.com/d/", ObjectType::Directory);
@@ -826,7 +857,10 @@ mod tests {
         let row = facts("x.com", "http://x.com/1", ObjectType::File);
         let decided: Vec<_> = (0..3).map(|_| book.decide_row(&row, &mut draw)).collect();
         assert_eq!(decided, [Some(1), Some(0), Some(1)]);
-        assert_eq!(seen, [("half".into(), 0), ("half".into(), 1), ("half".into(), 2)]);
+        assert_eq!(
+            seen,
+            [("half".into(), 0), ("half".into(), 1), ("half".into(), 2)]
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use crate::event::{
     Event, FailReason, ObjectType, Process, RowId, RuleUse, Source, TaskId, TimeMs,
 };
-use crate::scenario::rule::{BookError, ErrorRule, Rule, RuleBook, RuleKind, RowFacts};
+use crate::scenario::rule::{BookError, ErrorRule, RowFacts, Rule, RuleBook, RuleKind};
 use crate::scenario::{Arrival, Forced, Scenario};
 use rng::{Stream, Zipf};
 
@@ -499,7 +499,9 @@ impl Simulator {
             object_type,
         };
         let seed = self.scenario.seed;
-        let i = self.rules.decide_row(&row, &mut |name, k| rule_draw(seed, name, k))?;
+        let i = self
+            .rules
+            .decide_row(&row, &mut |name, k| rule_draw(seed, name, k))?;
         let entry = &self.rules.entries()[i];
         let RuleKind::Lifecycle(l) = &entry.rule.kind else {
             return None; // decide_row picks lifecycle rules only
@@ -534,7 +536,11 @@ impl Simulator {
 
     /// Adds a rule at the current time (the caller has advanced the simulator to it),
     /// emitting its `RuleAdded`.
-    pub fn add_rule(&mut self, rule: Rule, out: &mut Vec<(TimeMs, Event)>) -> Result<(), BookError> {
+    pub fn add_rule(
+        &mut self,
+        rule: Rule,
+        out: &mut Vec<(TimeMs, Event)>,
+    ) -> Result<(), BookError> {
         let text = rule.to_json_string();
         self.rules.add(rule, self.now_ms)?;
         let event = Event::RuleAdded {
@@ -554,7 +560,12 @@ impl Simulator {
     ) -> Result<usize, BookError> {
         let names: Vec<String> = match name {
             Some(name) => vec![name.to_owned()],
-            None => self.rules.entries().iter().map(|e| e.rule.name.clone()).collect(),
+            None => self
+                .rules
+                .entries()
+                .iter()
+                .map(|e| e.rule.name.clone())
+                .collect(),
         };
         for name in &names {
             self.rules.delete(name)?;

@@ -46,6 +46,8 @@ pub fn fold(events: &[(TimeMs, Event)], at_ms: TimeMs) -> Vec<(u64, TimeMs, Stri
                 v.status = Status::Failed;
                 v.reason = Some(*reason);
             }
+            // Rules change no row by themselves.
+            Event::RuleAdded { .. } | Event::RuleUsed { .. } | Event::RuleDeleted { .. } => {}
         }
     }
     rows.into_iter()
