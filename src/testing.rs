@@ -36,6 +36,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::event::TimeMs;
+use crate::scenario::rule::Rule;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::server::{App, Config, EngineError, ServeError, Server, Source, Step};
 
@@ -55,6 +56,9 @@ pub enum TestServerError {
     /// The temporary data directory could not be made.
     #[error("temporary data directory: {0}")]
     Io(#[from] std::io::Error),
+    /// A rule is not valid, its name is taken or unknown, or the log could not take it.
+    #[error("rule: {0}")]
+    Rule(String),
 }
 
 /// A `cdnsim serve` running on this process's tokio runtime, on a free port of 127.0.0.1, with
@@ -159,6 +163,40 @@ impl TestServer {
             .await
             .map_err(|e| ServeError::Join(e.to_string()))??;
         Ok(())
+    }
+
+    /// Adds a rule, given as the JSON `POST /_cdnsim/rules` takes (a lifecycle rule such as
+    /// `{"name":"down","match":{"domain":"img.example.com"},"outcome":"failed","reason":"origin_timeout"}`
+    /// or an error rule such as
+    /// `{"name":"busy","action":"RefreshObjectCaches","error":"Throttling.User","times":2}`);
+    /// returns once it is in force and logged.
+    pub async fn add_rule(&self, json: &str) -> Result<(), TestServerError> {
+        let rule = Rule::from_json(json).map_err(TestServerError::Rule)?;
+        let engine = self.app.engine();
+        let blocking = Arc::clone(&engine);
+        let (_, end_seq) = tokio::task::spawn_blocking(move || blocking.add_rule(rule))
+            .await
+            .map_err(|e| ServeError::Join(e.to_string()))?
+            .map_err(|e| TestServerError::Rule(e.to_string()))?;
+        engine
+            .durable(end_seq)
+            .await
+            .map_err(|e| TestServerError::Rule(e.to_string()))
+    }
+
+    /// Deletes the rule named `name`, or every rule when `None` (as `DELETE /_cdnsim/rules`).
+    pub async fn delete_rules(&self, name: Option<&str>) -> Result<(), TestServerError> {
+        let engine = self.app.engine();
+        let blocking = Arc::clone(&engine);
+        let name = name.map(str::to_owned);
+        let end_seq = tokio::task::spawn_blocking(move || blocking.delete_rules(name.as_deref()))
+            .await
+            .map_err(|e| ServeError::Join(e.to_string()))?
+            .map_err(|e| TestServerError::Rule(e.to_string()))?;
+        engine
+            .durable(end_seq)
+            .await
+            .map_err(|e| TestServerError::Rule(e.to_string()))
     }
 
     /// Stops the server and waits until it has (open requests finish, the log is synced).

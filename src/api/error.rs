@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use crate::scenario::rule::InjectableError;
+
 /// What went wrong, as the API's error `Code` and HTTP status say it. New kinds may be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -91,6 +93,8 @@ pub enum ErrorKind {
     /// 400: a mandatory parameter is absent; the code names it (`MissingAction`,
     /// `MissingParameter`, `MissingSignature`, ...).
     Missing(&'static str),
+    /// An error an error rule injects, with its code, status and message.
+    Injected(&'static InjectableError),
 }
 
 impl ErrorKind {
@@ -104,6 +108,7 @@ impl ErrorKind {
             ErrorKind::RequestTimeout => 408,
             ErrorKind::RequestEntityTooLarge => 413,
             ErrorKind::ServiceUnavailable => 503,
+            ErrorKind::Injected(e) => e.status,
             _ => 400,
         }
     }
@@ -153,6 +158,7 @@ impl ErrorKind {
             ErrorKind::ServiceUnavailable => "ServiceUnavailable",
             ErrorKind::InvalidParameterTooMany => "InvalidParameter.TooMany",
             ErrorKind::Missing(code) => code,
+            ErrorKind::Injected(e) => e.code,
         }
     }
 
@@ -223,6 +229,7 @@ impl ErrorKind {
             }
             ErrorKind::InvalidParameterTooMany => "The request carries too many parameters.",
             ErrorKind::Missing(_) => "A mandatory parameter is missing.",
+            ErrorKind::Injected(e) => e.message,
         }
     }
 }
@@ -451,6 +458,11 @@ impl ApiError {
             ErrorKind::ServiceUnavailable,
             format!("The request has failed due to a temporary failure of the server: {detail}."),
         )
+    }
+
+    /// The error an error rule answers with.
+    pub fn injected(error: &'static InjectableError) -> ApiError {
+        ApiError::from(ErrorKind::Injected(error))
     }
 
     /// 400 `InvalidParameter.TooMany`: more parameters than any action takes.

@@ -93,19 +93,19 @@ pub const ERRORS: [InjectableError; 10] = [
     InjectableError {
         code: "QuotaExceeded.Refresh",
         status: 400,
-        message: "Your refresh attempts have reached the daily quota.",
+        message: "Your refresh attempts have exceeded the daily limit.",
         throttling: false,
     },
     InjectableError {
         code: "QuotaExceeded.Preload",
         status: 400,
-        message: "Your preload attempts have reached the daily quota.",
+        message: "Your preload attempts have exceeded the daily limit.",
         throttling: false,
     },
     InjectableError {
         code: "InvalidDomain.NotFound",
         status: 404,
-        message: "The domain does not exist or does not belong to you.",
+        message: "The domain does not belong to you.",
         throttling: false,
     },
 ];

@@ -1,5 +1,5 @@
 //! The admin endpoints under `/_cdnsim/`: `clock` (GET, and POST for the manual clock),
-//! `events`, `health`, `metrics`, `reset`. Answers are JSON (`{"error": "..."}` on failure),
+//! `events`, `health`, `metrics`, `reset`, and `rules` (in `rules.rs`). Answers are JSON (`{"error": "..."}` on failure),
 //! JSON lines for `events`, and the Prometheus text format for `metrics`.
 
 use std::pin::Pin;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body::full;
 use super::engine::{EngineError, Step};
-use super::{App, Body, ClockMode};
+use super::{App, Body, ClockMode, rules};
 use crate::event::{Record, TimeMs};
 use crate::log::Records;
 use crate::time::{format_ms, parse_rfc3339};
@@ -60,13 +60,22 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             response
         }
         (&Method::POST, "reset") => post_reset(app, req).await,
+        (&Method::GET, "rules") => rules::list(app, &req),
+        (&Method::POST, "rules") => rules::add(app, req).await,
+        (&Method::DELETE, "rules") => rules::delete(app, None).await,
+        (&Method::DELETE, p) if p.starts_with("rules/") => {
+            let name = percent_decoded(&p["rules/".len()..]);
+            rules::delete(app, Some(name)).await
+        }
         (_, "clock") => not_allowed("GET, POST"),
         (_, "reset") => not_allowed("POST"),
+        (_, "rules") => not_allowed("GET, POST, DELETE"),
+        (_, p) if p.starts_with("rules/") => not_allowed("DELETE"),
         (_, "events" | "health" | "metrics") => not_allowed("GET"),
         _ => error(
             StatusCode::NOT_FOUND,
             format!(
-                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, metrics and reset"
+                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, metrics, reset and rules"
             ),
         ),
     }
@@ -154,7 +163,7 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             "the clock is live (--clock live); only a manual clock can be moved".into(),
         );
     }
-    let body = match read_body(app, req).await {
+    let body = match read_body(app, req, CLOCK_BODY_BYTES_MAX).await {
         Ok(body) => body,
         Err(response) => return *response,
     };
@@ -196,11 +205,15 @@ async fn post_clock(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
 
 /// Reads an admin body of at most [`CLOCK_BODY_BYTES_MAX`] bytes: 413 at once when the
 /// declared length is over it, 400 for a malformed body, 408 when it does not arrive in time.
-async fn read_body(app: &App, req: Request<Incoming>) -> Result<Bytes, Box<Response<Body>>> {
+pub(super) async fn read_body(
+    app: &App,
+    req: Request<Incoming>,
+    max: usize,
+) -> Result<Bytes, Box<Response<Body>>> {
     let too_large = || {
         Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body must be JSON of at most {CLOCK_BODY_BYTES_MAX} bytes"),
+            format!("the body must be JSON of at most {max} bytes"),
         ))
     };
     let declared = req
@@ -208,10 +221,10 @@ async fn read_body(app: &App, req: Request<Incoming>) -> Result<Bytes, Box<Respo
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > CLOCK_BODY_BYTES_MAX as u64) {
+    if declared.is_some_and(|len| len > max as u64) {
         return Err(too_large());
     }
-    let body = Limited::new(req.into_body(), CLOCK_BODY_BYTES_MAX).collect();
+    let body = Limited::new(req.into_body(), max).collect();
     match tokio::time::timeout(app.config.body_timeout, body).await {
         Ok(Ok(body)) => Ok(body.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
@@ -240,7 +253,7 @@ async fn post_reset(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             "a finished log (--log) is read-only and cannot be reset".into(),
         );
     }
-    let body = match read_body(app, req).await {
+    let body = match read_body(app, req, CLOCK_BODY_BYTES_MAX).await {
         Ok(body) => body,
         Err(response) => return *response,
     };
@@ -463,7 +476,30 @@ impl hyper::body::Body for ChannelBody {
     }
 }
 
-fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+/// A path segment with `%XX` escapes decoded (invalid escapes are kept as they are).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(Some(hi)), Some(Some(lo))) = (
+                bytes.get(i + 1).map(|&b| hex(b)),
+                bytes.get(i + 2).map(|&b| hex(b)),
+            )
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub(super) fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     let body = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
@@ -474,7 +510,7 @@ fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     response
 }
 
-fn error(status: StatusCode, message: String) -> Response<Body> {
+pub(super) fn error(status: StatusCode, message: String) -> Response<Body> {
     json(status, &serde_json::json!({ "error": message }))
 }
 

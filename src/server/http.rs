@@ -23,6 +23,7 @@ use crate::api::{
     self, Action, Answer, ApiError, ErrorKind, Format, Params, WriteRequest, encoding,
 };
 use crate::event::{TaskId, TimeMs};
+use crate::scenario::rule::ErrorRule;
 use crate::time::parse_rfc3339;
 
 use crate::api::VERSION;
@@ -134,6 +135,18 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         Ok(replay_ms) => replay_ms,
         Err(e) => return fail(format, e),
     };
+    // An error rule answers before the action runs (its parameters unchecked, as a gateway's
+    // flow control does).
+    if engine.may_inject(&action) {
+        match injected(&engine, &action).await {
+            Ok(None) => {}
+            Ok(Some(rule)) => {
+                let (label, response) = fail(format, ApiError::injected(rule.error));
+                return (label, retry_after(response, rule.retry_after_ms));
+            }
+            Err(e) => return fail(format, e),
+        }
+    }
     let call = api::Call {
         action: &action,
         params: &params,
@@ -231,6 +244,34 @@ fn version_of<'a>(decoded: &'a Decoded, params: &'a Params, v1: bool) -> Option<
     } else {
         decoded.header("x-acs-version")
     }
+}
+
+/// The header a throttling error carries: how long to wait, in milliseconds.
+pub const RETRY_AFTER_HEADER: &str = "x-acs-retry-after";
+
+/// `response` with `x-acs-retry-after` when there is a wait to advertise.
+fn retry_after(mut response: Response<Body>, ms: Option<i64>) -> Response<Body> {
+    if let Some(ms) = ms {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER_HEADER, HeaderValue::from(ms));
+    }
+    response
+}
+
+/// The error rule that answers a call of `action`, if one does, once its record is durable.
+async fn injected(engine: &Arc<Engine>, action: &str) -> Result<Option<ErrorRule>, ApiError> {
+    let blocking = Arc::clone(engine);
+    let action = action.to_owned();
+    let answered = tokio::task::spawn_blocking(move || blocking.call_rule(&action))
+        .await
+        .map_err(|e| ApiError::unavailable(&e.to_string()))?
+        .map_err(|e| ApiError::unavailable(&e.to_string()))?;
+    let Some((rule, end_seq)) = answered else {
+        return Ok(None);
+    };
+    engine.durable(end_seq).await?;
+    Ok(Some(rule))
 }
 
 /// Makes a checked write (on a blocking thread) and waits until it is durable.

@@ -18,6 +18,7 @@ pub mod conns;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod rules;
 
 use std::future::Future;
 use std::net::SocketAddr;

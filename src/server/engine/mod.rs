@@ -16,15 +16,17 @@
 mod clock;
 mod commit;
 mod datadir;
+mod rules;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 pub use clock::Step;
 pub use commit::Commit;
 pub use datadir::LOG_FILE;
+pub use rules::RuleChangeError;
 
 use crate::drive::resume::{ResumeError, resume};
 use crate::drive::{self, DriveError, Sink};
@@ -179,6 +181,8 @@ pub struct Engine {
     data_dir: Mutex<Option<DataDir>>,
     /// A reset replaced this engine: it takes no more writes or clock moves.
     retired: AtomicBool,
+    /// Which actions (bits in `scenario::rule::ACTIONS` order) a live error rule answers.
+    error_actions: AtomicU32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -206,6 +210,7 @@ impl Engine {
             log_path: path.to_owned(),
             data_dir: Mutex::new(None),
             retired: AtomicBool::new(false),
+            error_actions: AtomicU32::new(0),
         })
     }
 
@@ -267,8 +272,12 @@ impl Engine {
             log_path,
             data_dir: Mutex::new(Some(dir)),
             retired: AtomicBool::new(false),
+            error_actions: AtomicU32::new(0),
         };
         engine.advance_to(now_ms)?;
+        if let Some(p) = engine.producer() {
+            engine.note_error_actions(&p.sim);
+        }
         Ok(engine)
     }
 
