@@ -6,7 +6,8 @@
 //! records: `{"seq":..,"at":..,"type":"RuleAdded","rule":{...},"source":"api"}` (the rule as
 //! stored), `{..,"type":"RuleUsed","row":12,"name":"origin-down"}` (a lifecycle rule decided
 //! row 12) or `{..,"type":"RuleUsed","name":"throttle","call":0}` (an error rule answered the
-//! first call it drew for), `{..,"type":"RuleDeleted","name":"throttle"}`.
+//! first call it drew for; `"passed":true` when a rule with a probability drew and let the
+//! call through), `{..,"type":"RuleDeleted","name":"throttle"}`.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -42,6 +43,8 @@ struct Line<'a> {
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     call: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passed: Option<bool>,
 }
 
 /// A logged rule: its JSON as an object, or (were it not JSON) as a string.
@@ -69,6 +72,7 @@ pub fn json_line(record: &Record) -> String {
         rule: None,
         name: None,
         call: None,
+        passed: None,
     };
     match &record.event {
         Event::Created {
@@ -97,8 +101,13 @@ pub fn json_line(record: &Record) -> String {
         }
         Event::RuleUsed { name, by } => {
             line.name = Some(name);
-            if let RuleUse::Call(call) = by {
-                line.call = Some(*call);
+            match by {
+                RuleUse::Row(_) => {}
+                RuleUse::Call(call) => line.call = Some(*call),
+                RuleUse::Passed(call) => {
+                    line.call = Some(*call);
+                    line.passed = Some(true);
+                }
             }
         }
         Event::RuleDeleted { name } => line.name = Some(name),

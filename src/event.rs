@@ -159,6 +159,9 @@ pub enum RuleUse {
     Row(RowId),
     /// An error rule answered a call: the call's index among those the rule drew for.
     Call(u64),
+    /// An error rule with a probability below 1 drew for a call and let it through (recorded
+    /// so that a restart resumes its draws where they were).
+    Passed(u64),
 }
 
 /// Who submitted a row.

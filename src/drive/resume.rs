@@ -195,10 +195,10 @@ impl Replay<'_> {
             }
             EventRef::RuleUsed {
                 name,
-                by: RuleUse::Call(call),
+                by: by @ (RuleUse::Call(_) | RuleUse::Passed(_)),
             } => {
                 self.input(record, |sim, out| {
-                    sim.replay_call(name, call, out).map_err(|e| e.to_string())
+                    sim.replay_call(name, by, out).map_err(|e| e.to_string())
                 })?;
                 false
             }

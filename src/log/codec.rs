@@ -250,6 +250,17 @@ mod tests {
             "05fd8624f1bec1020000050178\
              01fb2c01",
         );
+        let passed = Event::RuleUsed {
+            name: "x".into(),
+            by: RuleUse::Passed(2),
+        };
+        check(
+            5,
+            AT,
+            passed,
+            "05fd8624f1bec102000005017802\
+             02",
+        );
         // variant 6 | name "x"
         let deleted = Event::RuleDeleted { name: "x".into() };
         check(

@@ -575,11 +575,16 @@ impl RuleBook {
             .find(|e| e.rule.name == name)
             .ok_or_else(|| BookError::Unknown(name.to_owned()))?;
         match (&entry.rule.kind, by) {
-            (RuleKind::Lifecycle(_), RuleUse::Row(_)) => {}
-            (RuleKind::Error(_), RuleUse::Call(k)) => entry.draws = entry.draws.max(k + 1),
+            (RuleKind::Lifecycle(_), RuleUse::Row(_)) => entry.used += 1,
+            (RuleKind::Error(_), RuleUse::Call(k)) => {
+                entry.draws = entry.draws.max(k.saturating_add(1));
+                entry.used += 1;
+            }
+            (RuleKind::Error(_), RuleUse::Passed(k)) => {
+                entry.draws = entry.draws.max(k.saturating_add(1));
+            }
             _ => return Err(BookError::WrongUse(name.to_owned())),
         }
-        entry.used += 1;
         Ok(())
     }
 
@@ -608,23 +613,29 @@ impl RuleBook {
         Some(i)
     }
 
-    /// The first live error rule for `action` that wins its draw: its index and the call's
-    /// index among its draws. Counts the use.
+    /// A call of `action`: each live error rule for it draws in the order added (only rules
+    /// with a probability below 1 draw) until one wins. Gives every rule that drew, with the
+    /// call's index among its draws: `Passed` for those that let it through, then `Call` for
+    /// the one that answers it, if one does. Counts the uses.
     pub fn decide_call(
         &mut self,
         action: &str,
         draw: &mut dyn FnMut(&str, u64) -> f64,
-    ) -> Option<(usize, u64)> {
-        let mut call = 0;
-        let i = self.entries.iter_mut().position(|e| {
+    ) -> Vec<(usize, RuleUse)> {
+        let mut uses = Vec::new();
+        for (i, e) in self.entries.iter_mut().enumerate() {
             if !e.live() || e.rule.action() != Some(action) {
-                return false;
+                continue;
             }
-            call = e.draws;
-            wins(e, draw)
-        })?;
-        self.entries[i].used += 1;
-        Some((i, call))
+            let k = e.draws;
+            if wins(e, draw) {
+                e.used += 1;
+                uses.push((i, RuleUse::Call(k)));
+                break;
+            }
+            uses.push((i, RuleUse::Passed(k)));
+        }
+        uses
     }
 }
 
@@ -875,7 +886,15 @@ mod tests {
         let calls: Vec<_> = (0..5)
             .map(|_| book.decide_call("DescribeRefreshTasks", &mut draw))
             .collect();
-        assert_eq!(calls, [None, Some((0, 1)), None, Some((0, 3)), None]);
+        use RuleUse::{Call, Passed};
+        let want: [Vec<(usize, RuleUse)>; 5] = [
+            vec![(0, Passed(0))],
+            vec![(0, Call(1))],
+            vec![(0, Passed(2))],
+            vec![(0, Call(3))],
+            vec![],
+        ];
+        assert_eq!(calls, want);
         assert!(!book.has_error_rule("DescribeRefreshTasks"));
         // The log's records of those uses give the same book.
         let mut folded = RuleBook::default();

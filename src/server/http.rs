@@ -263,15 +263,14 @@ fn retry_after(mut response: Response<Body>, ms: Option<i64>) -> Response<Body> 
 async fn injected(engine: &Arc<Engine>, action: &str) -> Result<Option<ErrorRule>, ApiError> {
     let blocking = Arc::clone(engine);
     let action = action.to_owned();
-    let answered = tokio::task::spawn_blocking(move || blocking.call_rule(&action))
+    let (answer, end_seq) = tokio::task::spawn_blocking(move || blocking.call_rule(&action))
         .await
         .map_err(|e| ApiError::unavailable(&e.to_string()))?
         .map_err(|e| ApiError::unavailable(&e.to_string()))?;
-    let Some((rule, end_seq)) = answered else {
-        return Ok(None);
-    };
-    engine.durable(end_seq).await?;
-    Ok(Some(rule))
+    if let Some(end_seq) = end_seq {
+        engine.durable(end_seq).await?;
+    }
+    Ok(answer)
 }
 
 /// Makes a checked write (on a blocking thread) and waits until it is durable.

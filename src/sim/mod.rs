@@ -580,38 +580,37 @@ impl Simulator {
         self.rules.has_error_rule(action)
     }
 
-    /// A call of `action` at the current time: the error rule that answers it, if one does
-    /// (emitting its `RuleUsed`). Each live error rule for the action draws in turn.
+    /// A call of `action` at the current time: the error rule that answers it, if one does.
+    /// Emits a `RuleUsed` for every error rule that drew for the call (see
+    /// [`RuleBook::decide_call`]).
     pub fn call(&mut self, action: &str, out: &mut Vec<(TimeMs, Event)>) -> Option<ErrorRule> {
         let seed = self.scenario.seed;
-        let (i, call) = self
+        let uses = self
             .rules
-            .decide_call(action, &mut |name, k| rule_draw(seed, name, k))?;
-        let entry = &self.rules.entries()[i];
-        let RuleKind::Error(answer) = &entry.rule.kind else {
-            return None; // decide_call picks error rules only
-        };
-        let answer = answer.clone();
-        let event = Event::RuleUsed {
-            name: entry.rule.name.clone(),
-            by: RuleUse::Call(call),
-        };
-        self.emit(out, self.now_ms, event);
-        Some(answer)
+            .decide_call(action, &mut |name, k| rule_draw(seed, name, k));
+        let mut answer = None;
+        for (i, by) in uses {
+            let entry = &self.rules.entries()[i];
+            if let (RuleUse::Call(_), RuleKind::Error(rule)) = (by, &entry.rule.kind) {
+                answer = Some(rule.clone());
+            }
+            let name = entry.rule.name.clone();
+            self.emit(out, self.now_ms, Event::RuleUsed { name, by });
+        }
+        answer
     }
 
-    /// Re-makes a recorded answer of error rule `name` (resuming a log: the calls it let
-    /// through were never logged, so its draws go on after the last call it answered).
+    /// Re-makes a recorded draw of error rule `name` for a call (resuming a log).
     pub fn replay_call(
         &mut self,
         name: &str,
-        call: u64,
+        by: RuleUse,
         out: &mut Vec<(TimeMs, Event)>,
     ) -> Result<(), BookError> {
-        self.rules.note_use(name, RuleUse::Call(call))?;
+        self.rules.note_use(name, by)?;
         let event = Event::RuleUsed {
             name: name.to_owned(),
-            by: RuleUse::Call(call),
+            by,
         };
         self.emit(out, self.now_ms, event);
         Ok(())

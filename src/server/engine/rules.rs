@@ -30,12 +30,13 @@ impl Engine {
     pub fn add_rule(&self, rule: Rule) -> Result<(TimeMs, u64), RuleChangeError> {
         let now_ms = self.now_ms();
         let end_seq = self.input(|sim, out| sim.add_rule(rule, out))?;
-        Ok((now_ms, end_seq))
+        Ok((now_ms, end_seq.unwrap_or(0)))
     }
 
     /// Deletes the rule named `name`, or every rule; returns the seq to await. Blocking.
     pub fn delete_rules(&self, name: Option<&str>) -> Result<u64, RuleChangeError> {
-        self.input(|sim, out| sim.delete_rules(name, out).map(drop))
+        let end_seq = self.input(|sim, out| sim.delete_rules(name, out).map(drop))?;
+        Ok(end_seq.unwrap_or(0))
     }
 
     /// True when a live error rule may answer calls of `action` (a cheap check, without the
@@ -48,28 +49,29 @@ impl Engine {
             .is_some_and(|i| bits & (1 << i) != 0)
     }
 
-    /// A call of `action` at the clock's time: the error rule that answers it and the seq to
-    /// await, or `None` when it runs as usual. Blocking.
-    pub fn call_rule(&self, action: &str) -> Result<Option<(ErrorRule, u64)>, EngineError> {
+    /// A call of `action` at the clock's time: the error rule that answers it (`None`: the
+    /// call runs as usual), and the seq to await with [`Engine::durable`] when the rules'
+    /// draws for it were logged. Blocking.
+    pub fn call_rule(&self, action: &str) -> Result<(Option<ErrorRule>, Option<u64>), EngineError> {
         let mut answer = None;
         let end_seq = self.input(|sim, out| {
             answer = sim.call(action, out);
             Ok::<(), BookError>(())
         });
         match end_seq {
-            Ok(end_seq) => Ok(answer.map(|a| (a, end_seq))),
+            Ok(end_seq) => Ok((answer, end_seq)),
             Err(RuleChangeError::Engine(e)) => Err(e),
-            Err(RuleChangeError::ReadOnly) => Ok(None),
-            Err(RuleChangeError::Book(_)) => Ok(None),
+            Err(RuleChangeError::ReadOnly | RuleChangeError::Book(_)) => Ok((None, None)),
         }
     }
 
     /// Gives the simulator an input at the clock's time (after everything due by then, as a
-    /// write does) and logs what it emits as one batch held back until durable.
+    /// write does) and logs what it emits as one batch held back until durable; gives the seq
+    /// to await, if it emitted anything.
     fn input(
         &self,
         make: impl FnOnce(&mut Simulator, &mut Vec<(TimeMs, Event)>) -> Result<(), BookError>,
-    ) -> Result<u64, RuleChangeError> {
+    ) -> Result<Option<u64>, RuleChangeError> {
         let Some(mut p) = self.producer() else {
             return Err(RuleChangeError::ReadOnly);
         };
@@ -79,6 +81,7 @@ impl Engine {
         let now_ms = self.now_ms();
         let mut result = self.produce(&mut p, now_ms);
         let mut made = Ok(());
+        let mut logged = false;
         if result.is_ok() {
             let Producer {
                 sim,
@@ -89,7 +92,8 @@ impl Engine {
             } = &mut *p;
             batch.clear();
             made = make(sim, batch);
-            if !batch.is_empty() {
+            logged = !batch.is_empty();
+            if logged {
                 result = Live {
                     engine: self,
                     writer,
@@ -109,7 +113,7 @@ impl Engine {
         }
         result?;
         made?;
-        Ok(p.writer.next_seq())
+        Ok(logged.then(|| p.writer.next_seq()))
     }
 
     /// Publishes which actions live error rules answer (for [`Engine::may_inject`]).
