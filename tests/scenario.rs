@@ -357,3 +357,66 @@ fn scripts_keep_paths_and_outcomes() {
     reseeded.failures[0] = 0.5;
     assert_ne!(reseeded.fingerprint(), s.fingerprint());
 }
+
+#[test]
+fn rule_tables() {
+    let rule = "[[rule]]\nname = \"r\"\n";
+    bad(
+        &format!("{rule}outcome = \"failed\"\n"),
+        "bad.toml:9:1: rule[0].reason: required when outcome is \"failed\"",
+    );
+    bad(
+        &format!("{rule}outcome = \"complete\"\nreason = \"origin_5xx\"\n"),
+        "bad.toml:10:1: rule[0].reason: only allowed when outcome is \"failed\"",
+    );
+    bad(
+        &format!("{rule}outcome = \"complete\"\nprobability = 1.5\n"),
+        "bad.toml:10:15: rule[0].probability: a probability must be between 0 and 1",
+    );
+    bad(
+        &format!("{rule}outcome = \"complete\"\ncolour = \"red\"\n"),
+        "bad.toml:10:1: rule[0].colour: unknown field `colour`",
+    );
+    bad(
+        &format!("{rule}match = {{ type = \"File\" }}\noutcome = \"complete\"\n"),
+        "bad.toml:9:18: rule[0].match.type: unknown object type \"File\"",
+    );
+    bad(
+        &format!("{rule}action = \"Refresh\"\nerror = \"InternalError\"\n"),
+        "bad.toml:9:1: rule[0].action: unknown action \"Refresh\"",
+    );
+    bad(
+        &format!("{rule}processing = \"1h\"\n\n[[rule]]\nname = \"r\"\nprocessing = \"2h\"\n"),
+        "bad.toml:12:1: rule[1].name: the name \"r\" is used by an earlier rule",
+    );
+    bad(
+        &format!("{rule}match = {{ path = \"/x/*\" }}\noutcome = \"complete\"\n"),
+        "bad.toml:9:1: rule[0].match.path: \"/x/*\" has no host",
+    );
+    bad(
+        &format!("{rule}outcome = \"complete\"\ntimes = 0\n"),
+        "bad.toml:10:1: rule[0].times: must be 1 or more",
+    );
+}
+
+#[test]
+fn rules_keep_their_keys() {
+    let text = format!(
+        "{BASE}\n[[rule]]\nname = \"down\"\nmatch = {{ domain = \"A.example.com\", path = \"a.example.com/app/*\" }}\n\
+         outcome = \"failed\"\nreason = \"origin_timeout\"\nprocessing = \"2m\"\ntimes = 3\n\n\
+         [[rule]]\nname = \"busy\"\naction = \"RefreshObjectCaches\"\nerror = \"Throttling.User\"\n\
+         probability = 0.25\n"
+    );
+    let scenario = Scenario::parse(Path::new("rules.toml"), &text).expect("valid");
+    let json: Vec<String> = scenario.rules.iter().map(|r| r.to_json_string()).collect();
+    assert_eq!(
+        json,
+        [
+            r#"{"name":"down","match":{"domain":"a.example.com","path":"http://a.example.com/app/*"},"outcome":"failed","reason":"origin_timeout","processing":"2m","probability":1.0,"times":3}"#,
+            r#"{"name":"busy","action":"RefreshObjectCaches","error":"Throttling.User","retry_after":"1s","probability":0.25,"times":null}"#,
+        ]
+    );
+    let plain = Scenario::parse(Path::new("plain.toml"), BASE).expect("valid");
+    let with_rules = Scenario::parse(Path::new("rules.toml"), &text).expect("valid");
+    assert_ne!(plain.fingerprint(), with_rules.fingerprint());
+}

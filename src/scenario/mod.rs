@@ -373,7 +373,19 @@ fn check_rules(
     for (i, r) in raw.into_iter().enumerate() {
         let span = r.span();
         let checked = r.into_inner().check().map_err(|e| {
-            let key_span = ctx.key_in(span.clone(), e.key);
+            // A missing key is reported at the key that needs it.
+            let near = match e.key {
+                "reason" => ["reason", "outcome"],
+                "action" => ["action", "error"],
+                "error" => ["error", "action"],
+                key if key.starts_with("match.") => [key, "match"],
+                key => [key, "name"],
+            };
+            let key_span = near
+                .iter()
+                .map(|k| ctx.key_in(span.clone(), k))
+                .find(|s| *s != span)
+                .unwrap_or_else(|| span.clone());
             ctx.at(key_span, &format!("rule[{i}].{}", e.key), &e.message)
         })?;
         if rules.iter().any(|other| other.name == checked.name) {
@@ -642,14 +654,17 @@ impl Ctx<'_> {
         }
     }
 
-    /// The span of the line setting `key` (its last dotted part) inside `span`, or `span`.
+    /// The span of the line setting `key` (its last dotted part) in the table that starts at
+    /// `span` (up to the next table header), or `span`.
     fn key_in(&self, span: Range<usize>, key: &str) -> Range<usize> {
         let last = key.rsplit('.').next().unwrap_or(key);
-        let end = span.end.min(self.text.len());
-        let start = span.start.min(end);
+        let start = span.start.min(self.text.len());
         let mut offset = start;
-        for line in self.text[start..end].split_inclusive('\n') {
+        for (n, line) in self.text[start..].split_inclusive('\n').enumerate() {
             let trimmed = line.trim_start();
+            if n > 0 && trimmed.starts_with('[') {
+                break;
+            }
             if let Some(rest) = trimmed.strip_prefix(last)
                 && rest.trim_start().starts_with('=')
             {

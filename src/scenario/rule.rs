@@ -396,6 +396,15 @@ impl RawRule {
         };
         let path = match m.path {
             Some(p) if p.trim().is_empty() => return Err(bad("match.path", "is empty")),
+            Some(p) if p.starts_with('/') => {
+                return Err(bad(
+                    "match.path",
+                    format!(
+                        "{p:?} has no host; start with the scheme or the host \
+                         (\"http://img.example.com/app/*\"), or with * (\"*/app/*\")"
+                    ),
+                ));
+            }
             // Compared with the stored ObjectPath, which always has a scheme.
             Some(p) if !p.contains("://") && !p.starts_with('*') => Some(format!("http://{p}")),
             p => p,
