@@ -137,3 +137,46 @@ async fn a_dropped_server_stops_and_a_bad_scenario_is_an_error() {
     let bad = TestServer::start_toml("seed = = 1").await;
     assert!(bad.is_err());
 }
+
+/// The origin-down case with one rule instead of a whole-day incident, and an error rule the
+/// app's retry must get past; a reset drops both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_make_the_apps_own_purge_fail_and_a_reset_drops_them() {
+    let server = TestServer::start_toml(SCENARIO).await.expect("starts");
+    let origin_down = r#"{"name":"origin-down","match":{"domain":"ok.example.com","path":"*/app/*"},"outcome":"failed","reason":"origin_5xx"}"#;
+    server.add_rule(origin_down).await.expect("adds");
+    let failed = purge_and_wait(&server, "http://ok.example.com/app/main.js").await;
+    assert_eq!(
+        failed,
+        (
+            "Failed".to_owned(),
+            "Origin Return StatusCode 5XX".to_owned()
+        )
+    );
+    let elsewhere = purge_and_wait(&server, "http://ok.example.com/img/logo.png").await;
+    assert_eq!(elsewhere.0, "Complete", "the rule matches /app/ only");
+
+    let busy =
+        r#"{"name":"busy","action":"RefreshObjectCaches","error":"Throttling.User","times":1}"#;
+    server.add_rule(busy).await.expect("adds");
+    let refused = call(
+        server.addr(),
+        "Action=RefreshObjectCaches&Format=JSON&ObjectPath=http://ok.example.com/x.js",
+    )
+    .await;
+    assert_eq!(refused["Code"], "Throttling.User");
+    // `times = 1`: the retry goes through.
+    let retried = purge_and_wait(&server, "http://ok.example.com/x.js").await;
+    assert_eq!(retried.0, "Complete");
+
+    let taken = server.add_rule(origin_down).await;
+    assert!(
+        taken.is_err_and(|e| e.to_string().contains("exists already")),
+        "names are unique"
+    );
+    assert!(server.add_rule(r#"{"name":"x"}"#).await.is_err());
+    server.reset().await.expect("resets");
+    let again = purge_and_wait(&server, "http://ok.example.com/app/main.js").await;
+    assert_eq!(again.0, "Complete", "a reset drops the endpoint's rules");
+    server.stop().await.expect("stops");
+}

@@ -64,7 +64,9 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::POST, "rules") => rules::add(app, req).await,
         (&Method::DELETE, "rules") => rules::delete(app, None).await,
         (&Method::DELETE, p) if p.starts_with("rules/") => {
-            let name = percent_decoded(&p["rules/".len()..]);
+            let name = percent_encoding::percent_decode_str(&p["rules/".len()..])
+                .decode_utf8_lossy()
+                .into_owned();
             rules::delete(app, Some(name)).await
         }
         (_, "clock") => not_allowed("GET, POST"),
@@ -474,29 +476,6 @@ impl hyper::body::Body for ChannelBody {
             None => Some(Err(std::io::Error::other("the event stream was cut"))),
         })
     }
-}
-
-/// A path segment with `%XX` escapes decoded (invalid escapes are kept as they are).
-fn percent_decoded(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(Some(hi)), Some(Some(lo))) = (
-                bytes.get(i + 1).map(|&b| hex(b)),
-                bytes.get(i + 2).map(|&b| hex(b)),
-            )
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub(super) fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
