@@ -16,6 +16,7 @@
 # and a fourth that simulates tests/sdk/writes.toml and takes writes (`serve --scenario ...
 # --data-dir TMP/writes-data --at 2026-11-20T13:00:00Z --access-key testAKID:...`):
 #   4.                                            -> test_sdk.py --mode writes
+# and a fifth like it on a fresh data directory   -> test_sdk.py --mode rules
 # after which its log must pass `cdnsim verify`.
 # Each server must print `listening on http://127.0.0.1:PORT` as its first stdout line and exit 0
 # on SIGTERM. Exit status 0 only if everything passed.
@@ -210,4 +211,11 @@ run_mode writes "$DATA/events.cdnlog" "$WRITES_AT" --scenario "$WRITES_SCENARIO"
     { cat "$WORK/verify.out" >&2; die "cdnsim verify of the writes log failed after the server stopped"; }
 say "writes log after SIGTERM: $(cat "$WORK/verify.out")"
 
-say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in modes open, auth, wrong-secret; writes pass"
+# --- rules -------------------------------------------------------------------------------------
+RULES_DATA="$WORK/rules-data"
+run_mode rules "$RULES_DATA/events.cdnlog" "$WRITES_AT" --scenario "$WRITES_SCENARIO" --data-dir "$RULES_DATA" \
+    --at "$WRITES_AT" --access-key "$ACCESS_KEY"
+"$CDNSIM" verify "$RULES_DATA/events.cdnlog" >"$WORK/verify-rules.out" 2>&1 ||
+    { cat "$WORK/verify-rules.out" >&2; die "cdnsim verify of the rules log failed after the server stopped"; }
+
+say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in modes open, auth, wrong-secret; writes and rules pass"

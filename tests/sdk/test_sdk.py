@@ -20,6 +20,12 @@ Modes (--mode):
                 a refresh and a preload, polls them to Complete while moving the server clock
                 (POST /_cdnsim/clock), checks DescribeRefreshQuota and the write errors; --log is
                 the scenario's live log (DATA_DIR/events.cdnlog), queried at the server's clock
+  rules         server `--scenario tests/sdk/writes.toml` (a fresh data dir): error rules added
+                through POST /_cdnsim/rules make each SDK raise what it raises against the real
+                service (Throttling.User 400 with x-acs-retry-after -> Tea ThrottlingException,
+                ServiceUnavailable 503 and InternalError 500 -> ServerException; the old SDK's
+                ServerException with code and status), spent after `times`; a lifecycle rule
+                fails the SDK's own refresh with "Origin timeout"
 
 Prints one line per check and exits 1 on the first failure (2 on bad usage or setup).
 Run through tests/sdk/run.sh, which builds the venv, the log and the servers.
@@ -178,7 +184,7 @@ def first_difference(expected, actual, path="$"):
 class ApiError(Exception):
     """An error answer as one SDK reported it."""
 
-    def __init__(self, code, status, message, request_id, kind, data=None):
+    def __init__(self, code, status, message, request_id, kind, data=None, retry_after=None):
         super().__init__(f"{kind} HTTP {status} {code}: {message}")
         self.code = code
         self.status = status
@@ -186,6 +192,7 @@ class ApiError(Exception):
         self.request_id = request_id
         self.kind = kind
         self.data = data
+        self.retry_after = retry_after
 
 
 class Reply:
@@ -255,7 +262,8 @@ class TeaSdk:
             resp = getattr(self.client, method)(model(**kwargs))
         except tea_exceptions.AlibabaCloudException as e:
             data = dict(e.data) if isinstance(e.data, dict) else e.data
-            raise ApiError(e.code, e.status_code, e.message, e.request_id, type(e).__name__, data)
+            raise ApiError(e.code, e.status_code, e.message, e.request_id, type(e).__name__, data,
+                           getattr(e, "retry_after", None))
         except TeaException as e:
             # Transport failures, or an error/success body Tea could not parse.
             raise CheckFailed(f"Tea raised {type(e).__name__} (no parsable answer?): {e}")
@@ -586,6 +594,25 @@ class Harness:
         except ValueError:
             raise CheckFailed(f"{method} {path} answered no JSON: {raw[:500]!r}")
 
+    def admin_status(self, method, path, body=None):
+        """(HTTP status, raw body) of an admin call."""
+        conn = http.client.HTTPConnection(self.args.host, self.args.port, timeout=120)
+        data = None if body is None else json.dumps(body).encode()
+        try:
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            raise CheckFailed(f"{method} {path}: {type(e).__name__}: {e}")
+        finally:
+            conn.close()
+
+    def add_rule(self, rule):
+        status, raw = self.admin_status("POST", "/_cdnsim/rules", rule)
+        if status != 201:
+            raise CheckFailed(f"POST /_cdnsim/rules {rule} -> HTTP {status}: {raw[:500]!r}")
+        return json.loads(raw)
+
     def advance_clock(self, step, delta):
         """POST /_cdnsim/clock {"advance": step}; the new `now` must be the old one plus `delta`."""
         before = parse_time(self.at)
@@ -883,6 +910,88 @@ class Harness:
 
         self.run_check("the run stayed inside one quota day", still_same_quota_day)
 
+    # -- mode rules -----------------------------------------------------------------------
+
+    # (action, params, code, status, Tea's exception, x-acs-retry-after in ms or None)
+    INJECTED = (
+        ("RefreshObjectCaches", {"ObjectPath": "http://static.example.com/rules/a.js"},
+         "Throttling.User", 400, "ThrottlingException", 1000),
+        ("DescribeRefreshTasks", {"PageSize": 5}, "ServiceUnavailable", 503, "ServerException", None),
+        ("DescribeRefreshQuota", {}, "InternalError", 500, "ServerException", None),
+        ("PushObjectCache", {"ObjectPath": "http://static.example.com/rules/p.js"},
+         "Throttling.User", 400, "ThrottlingException", 2500),
+    )
+
+    def rules_suite(self, key_id, secret):
+        sdks = [
+            OldSdk(self.endpoint, key_id, secret),
+            TeaSdk(self.endpoint, key_id, secret),
+            TeaSdk(self.endpoint, key_id, secret, v2=True),
+        ]
+        for sdk in sdks:
+            for i, (action, params, code, status, tea_kind, retry_ms) in enumerate(self.INJECTED):
+                self.injected_error(sdk, i, action, params, code, status, tea_kind, retry_ms)
+        for sdk in sdks:
+            self.origin_down(sdk)
+
+    def injected_error(self, sdk, i, action, params, code, status, tea_kind, retry_ms):
+        name = f"{sdk.name}-{i}"
+        label = f"{sdk.name}: {action} with an error rule {code} (times 2)"
+
+        def check():
+            rule = {"name": name, "action": action, "error": code, "times": 2}
+            if retry_ms is not None and retry_ms != 1000:
+                rule["retry_after"] = f"{retry_ms}ms"
+            stored = self.add_rule(rule)
+            if stored.get("remaining") != 2:
+                raise CheckFailed(f"stored {stored}, expected remaining 2")
+            for attempt in (1, 2):
+                try:
+                    sdk.call(action, params)
+                except ApiError as e:
+                    if (e.code, e.status) != (code, status):
+                        raise CheckFailed(f"attempt {attempt}: {e}, expected HTTP {status} {code}")
+                    if sdk.name.startswith("tea"):
+                        if e.kind != tea_kind:
+                            raise CheckFailed(f"attempt {attempt}: Tea raised {e.kind}, expected {tea_kind}")
+                        if e.retry_after != retry_ms:
+                            raise CheckFailed(f"retry_after {e.retry_after}, expected {retry_ms}")
+                    elif e.kind != "ServerException":
+                        raise CheckFailed(f"the old SDK raised {e.kind}, expected ServerException")
+                    continue
+                raise CheckFailed(f"attempt {attempt} succeeded; the rule should have answered {code}")
+            sdk.call(action, params)  # spent: the third call runs
+            status_now, raw = self.admin_status("GET", "/_cdnsim/rules")
+            listed = [r for r in json.loads(raw)["rules"] if r["name"] == name]
+            if status_now != 200 or len(listed) != 1 or listed[0].get("remaining") != 0:
+                raise CheckFailed(f"GET /_cdnsim/rules -> {status_now} {listed}, expected remaining 0")
+            return f"({code}, then the call runs)"
+
+        self.run_check(label, check)
+
+    def origin_down(self, sdk):
+        label = f"{sdk.name}: a lifecycle rule fails the SDK's own refresh with Origin timeout"
+
+        def check():
+            path = f"http://img.example.com/down-{sdk.name}/app.js"
+            self.add_rule({"name": f"down-{sdk.name}", "match": {"path": path},
+                           "outcome": "failed", "reason": "origin_timeout", "processing": "1m"})
+            reply = sdk.call("RefreshObjectCaches", {"ObjectPath": path})
+            task_id = reply.body.get("RefreshTaskId")
+            for _ in range(40):
+                self.admin("POST", "/_cdnsim/clock", {"advance": "30s"})
+                rows = sdk.call("DescribeRefreshTaskById", {"TaskId": task_id}).body.get("Tasks") or []
+                rows = [r for r in rows if r.get("ObjectPath") == path]
+                if rows and rows[0].get("Status") in ("Complete", "Failed"):
+                    break
+            else:
+                raise CheckFailed(f"task {task_id} never ended")
+            if (rows[0]["Status"], rows[0]["Description"]) != ("Failed", "Origin timeout"):
+                raise CheckFailed(f"row {rows[0]}, expected Failed / Origin timeout")
+            return f"(task {task_id})"
+
+        self.run_check(label, check)
+
     def run(self):
         mode = self.args.mode
         key_id, _, secret = self.args.access_key.partition(":")
@@ -900,6 +1009,8 @@ class Harness:
             self.full_suite(TeaSdk(self.endpoint, key_id, secret, v2=True))
         elif mode == "writes":
             self.writes_suite(key_id, secret)
+        elif mode == "rules":
+            self.rules_suite(key_id, secret)
         else:
             self.rejection_suite(key_id, secret)
         print(f"# test_sdk.py --mode {mode}: all {self.checks} checks passed", flush=True)
@@ -907,7 +1018,7 @@ class Harness:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", required=True, choices=["open", "auth", "wrong-secret", "writes"])
+    parser.add_argument("--mode", required=True, choices=["open", "auth", "wrong-secret", "writes", "rules"])
     parser.add_argument("--port", required=True, type=int, help="port of the running cdnsim serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--log", required=True,
