@@ -32,13 +32,13 @@ struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     object_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<RuleText<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     process: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule: Option<RuleText<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

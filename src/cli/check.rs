@@ -51,13 +51,14 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         .collect();
     writeln!(
         out,
-        "ok: {}: {} domains, {} workloads, {} incidents, {} scripts; {hours:.1} h from {}; \
-         about {rows:.0} rows; seed {}; fingerprint {fingerprint}",
+        "ok: {}: {} domains, {} workloads, {} incidents, {} scripts, {} rules; {hours:.1} h \
+         from {}; about {rows:.0} rows; seed {}; fingerprint {fingerprint}",
         args.scenario.display(),
         scenario.domains.len(),
         scenario.workloads.len(),
         scenario.incidents.len(),
         scenario.scripts.len(),
+        scenario.rules.len(),
         format_ms(scenario.start_ms),
         scenario.seed,
     )?;

@@ -27,7 +27,12 @@ const SPEED_MAX: f64 = 1e6;
 /// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
 /// as {"advance":"5m"} or {"to":"2026-11-20T10:00:00Z"}. A request may ask for an earlier
 /// time with the header `x-cdnsim-replay-time: <RFC 3339>`. Admin endpoints: GET
-/// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N, /_cdnsim/health, /_cdnsim/metrics.
+/// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N, /_cdnsim/health, /_cdnsim/metrics;
+/// POST /_cdnsim/reset (start the scenario over); POST, GET and DELETE /_cdnsim/rules
+/// (rules that force the outcome of the rows you submit, e.g. {"name":"origin-down",
+/// "match":{"domain":"img.example.com"},"outcome":"failed","reason":"origin_timeout"}, or make
+/// an action answer an error, e.g. {"name":"busy","action":"RefreshObjectCaches",
+/// "error":"Throttling.User","times":2}; the README's "Testing your app" has them all).
 ///
 /// Example: cdnsim serve --scenario scenarios/quickstart.toml, then curl
 /// 'http://127.0.0.1:18555/?Action=DescribeRefreshTasks&Format=JSON'

@@ -17,6 +17,8 @@
 # --data-dir TMP/writes-data --at 2026-11-20T13:00:00Z --access-key testAKID:...`):
 #   4.                                            -> test_sdk.py --mode writes
 # and a fifth like it on a fresh data directory   -> test_sdk.py --mode rules
+# and last the README's python example ("Testing your app") against `serve --scenario
+# scenarios/quickstart.toml --ephemeral`.
 # after which its log must pass `cdnsim verify`.
 # Each server must print `listening on http://127.0.0.1:PORT` as its first stdout line and exit 0
 # on SIGTERM. Exit status 0 only if everything passed.
@@ -218,4 +220,17 @@ run_mode rules "$RULES_DATA/events.cdnlog" "$WRITES_AT" --scenario "$WRITES_SCEN
 "$CDNSIM" verify "$RULES_DATA/events.cdnlog" >"$WORK/verify-rules.out" 2>&1 ||
     { cat "$WORK/verify-rules.out" >&2; die "cdnsim verify of the rules log failed after the server stopped"; }
 
-say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in modes open, auth, wrong-secret; writes and rules pass"
+# --- the README's "origin is down" example, as written there ----------------------------------
+README_EXAMPLE="$WORK/readme_example.py"
+awk '/<!-- tests\/sdk\/run.sh runs the next python block -->/ { armed = 1; next }
+     armed && /^```python$/ { inside = 1; next }
+     inside && /^```$/ { exit }
+     inside { print }' "$ROOT/README.md" >"$README_EXAMPLE"
+[[ -s "$README_EXAMPLE" ]] || die "no python block after the run.sh marker in README.md"
+start_server readme --scenario "$ROOT/scenarios/quickstart.toml" --ephemeral
+say "running the README's origin-down example"
+CDNSIM_ENDPOINT="127.0.0.1:$SERVER_PORT" "$VENV/bin/python" "$README_EXAMPLE" ||
+    die "the README's origin-down example failed"
+stop_server readme
+
+say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in modes open, auth, wrong-secret; writes and rules pass; the README example runs"
