@@ -372,6 +372,10 @@ fn check_rules(
     let mut rules: Vec<rule::Rule> = Vec::with_capacity(raw.len());
     for (i, r) in raw.into_iter().enumerate() {
         let span = r.span();
+        if i == rule::RULES_MAX {
+            let message = format!("more than {} rules", rule::RULES_MAX);
+            return Err(ctx.at(span, &format!("rule[{i}]"), &message));
+        }
         let checked = r.into_inner().check().map_err(|e| {
             // A missing key is reported at the key that needs it.
             let near = match e.key {

@@ -275,6 +275,12 @@ fn bad(key: &'static str, message: impl Into<String>) -> RuleError {
 /// Longest rule name, in bytes.
 pub const NAME_MAX: usize = 128;
 
+/// Longest `match.path` pattern, in bytes (a stored path has at most 4,096).
+pub const PATH_PATTERN_MAX: usize = 4_096;
+
+/// Most rules in force at once (each API row is matched against every one).
+pub const RULES_MAX: usize = 1_000;
+
 impl RawRule {
     /// Checks the keys together: a rule is a lifecycle rule or (with `action`) an error rule,
     /// never both.
@@ -396,6 +402,12 @@ impl RawRule {
         };
         let path = match m.path {
             Some(p) if p.trim().is_empty() => return Err(bad("match.path", "is empty")),
+            Some(p) if p.len() > PATH_PATTERN_MAX => {
+                return Err(bad(
+                    "match.path",
+                    format!("is {} bytes, more than {PATH_PATTERN_MAX}", p.len()),
+                ));
+            }
             Some(p) if p.starts_with('/') => {
                 return Err(bad(
                     "match.path",
@@ -532,6 +544,9 @@ pub enum BookError {
     /// A use that does not fit the rule's kind.
     #[error("rule {0:?} cannot be used that way")]
     WrongUse(String),
+    /// As many rules as may be in force (spent ones count until deleted).
+    #[error("{RULES_MAX} rules are in force already; delete some first")]
+    Full,
 }
 
 /// The rules in force, in the order added. See the module docs.
@@ -555,6 +570,9 @@ impl RuleBook {
     pub fn add(&mut self, rule: Rule, at_ms: TimeMs) -> Result<(), BookError> {
         if self.get(&rule.name).is_some() {
             return Err(BookError::NameTaken(rule.name));
+        }
+        if self.entries.len() >= RULES_MAX {
+            return Err(BookError::Full);
         }
         self.entries.push(Entry {
             rule,
@@ -827,6 +845,12 @@ mod tests {
             let e = rule(json).expect_err(json);
             assert!(e.contains(want), "{json}: {e}");
         }
+        let long = format!(
+            r#"{{"name":"a","outcome":"complete","match":{{"path":"{}"}}}}"#,
+            "*".repeat(PATH_PATTERN_MAX + 1)
+        );
+        let e = rule(&long).expect_err("a long pattern");
+        assert!(e.contains("match.path: is 4097 bytes"), "{e}");
     }
 
     fn facts<'a>(domain: &'a str, path: &'a str, t: ObjectType) -> RowFacts<'a> {
@@ -859,6 +883,12 @@ mod tests {
         );
         book.delete("b").unwrap();
         assert_eq!(book.delete("b"), Err(BookError::Unknown("b".into())));
+        for i in book.entries().len()..RULES_MAX {
+            let r = rule(&format!(r#"{{"name":"n{i}","outcome":"complete"}}"#)).unwrap();
+            book.add(r, 0).unwrap();
+        }
+        let one_more = rule(r#"{"name":"more","outcome":"complete"}"#).unwrap();
+        assert_eq!(book.add(one_more, 0), Err(BookError::Full));
     }
 
     #[test]

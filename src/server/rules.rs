@@ -121,6 +121,7 @@ fn change_failed(e: RuleChangeError) -> Response<Body> {
         RuleChangeError::Book(e @ BookError::NameTaken(_)) => {
             error(StatusCode::CONFLICT, format!("name: {e}"))
         }
+        RuleChangeError::Book(e @ BookError::Full) => error(StatusCode::CONFLICT, e.to_string()),
         RuleChangeError::Book(e) => error(StatusCode::NOT_FOUND, e.to_string()),
         RuleChangeError::ReadOnly => read_only(),
         RuleChangeError::Engine(e @ EngineError::Retired) => {
