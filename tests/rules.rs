@@ -650,3 +650,44 @@ async fn rules_need_the_admin_token_when_there_is_one() {
     assert_eq!(send(server.addr, req).await.status, StatusCode::CREATED);
     server.stop().await;
 }
+
+/// An input a moment after a write, with nothing due in between (a rule added, a call an error
+/// rule draws for), is made at its own time on restart too.
+#[tokio::test]
+async fn inputs_after_a_write_at_a_later_moment_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!("{SCENARIO}\n[lifecycle]\nqueue_delay = \"30s\"\n");
+    let server = Running::start(config(dir.path(), &text)).await;
+    submit(&server, "http://img.example.com/w/1.js").await;
+    move_clock(&server, r#"{"advance":"1s"}"#).await;
+    let rule = r#"{"name":"maybe","action":"DescribeRefreshQuota","error":"InternalError","probability":0.5}"#;
+    assert_eq!(add_rule(&server, rule).await.status, StatusCode::CREATED);
+    submit(&server, "http://img.example.com/w/2.js").await;
+    move_clock(&server, r#"{"advance":"1s"}"#).await;
+    for _ in 0..4 {
+        get(&server, "/?Action=DescribeRefreshQuota&Format=JSON").await;
+    }
+    let now = get(&server, "/_cdnsim/clock").await.json()["now"].clone();
+    server.stop().await;
+    let mut again = config(dir.path(), &text);
+    again.at_ms = cdnsim::time::parse_rfc3339(now.as_str().expect("now"));
+    let server = Running::start(again).await;
+    assert_eq!(rules(&server).await[0]["name"], "maybe");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_empty_rule_name_deletes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Running::start(config(dir.path(), SCENARIO)).await;
+    add_rule(&server, r#"{"name":"kept","outcome":"complete"}"#).await;
+    let answer = delete(&server, "/_cdnsim/rules/").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
+    assert_eq!(rules(&server).await.len(), 1);
+    // A listed rule can be posted back under a new name.
+    let mut listed = rules(&server).await[0].clone();
+    listed["name"] = "copy".into();
+    let copied = add_rule(&server, &listed.to_string()).await;
+    assert_eq!(copied.status, StatusCode::CREATED, "{}", copied.body);
+    server.stop().await;
+}

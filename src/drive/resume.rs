@@ -238,7 +238,9 @@ impl Replay<'_> {
         }
         self.expected.clear();
         self.next = 0;
-        if !self.after_api_row {
+        // The rows of one write are made at one instant with no advance between them; any
+        // later record, or one at a later time, comes after everything due by its time.
+        if !(self.after_api_row && record.at_ms == self.sim.now_ms()) {
             while !self
                 .sim
                 .advance_to(record.at_ms, &mut self.expected, BATCH_EVENTS)

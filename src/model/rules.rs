@@ -3,11 +3,12 @@
 use crate::event::{EventRef, RecordRef, RuleUse, TimeMs};
 use crate::scenario::rule::{Rule, RuleBook};
 
-/// One rule record, checked.
+/// One rule record, checked. A use names its rule by an index into `RuleHistory::names`: a
+/// rule with a probability records every call it draws for, so uses are most of the records.
 #[derive(Debug, Clone)]
 enum Change {
     Added(Rule),
-    Used(String, RuleUse),
+    Used(u32, RuleUse),
     Deleted(String),
 }
 
@@ -16,6 +17,8 @@ enum Change {
 pub struct RuleHistory {
     changes: Vec<(TimeMs, Change)>,
     now: RuleBook,
+    /// The names uses refer to, each once.
+    names: Vec<String>,
 }
 
 impl RuleHistory {
@@ -32,7 +35,14 @@ impl RuleHistory {
             }
             EventRef::RuleUsed { name, by } => {
                 self.now.note_use(name, by).map_err(|e| e.to_string())?;
-                Change::Used(name.to_owned(), by)
+                let index = match self.names.iter().rposition(|n| n == name) {
+                    Some(i) => i,
+                    None => {
+                        self.names.push(name.to_owned());
+                        self.names.len() - 1
+                    }
+                };
+                Change::Used(index as u32, by)
             }
             EventRef::RuleDeleted { name } => {
                 self.now.delete(name).map_err(|e| e.to_string())?;
@@ -55,7 +65,7 @@ impl RuleHistory {
             // Every change folded once already, in this order: none fails now.
             let _ = match change {
                 Change::Added(rule) => book.add(rule.clone(), *t),
-                Change::Used(name, by) => book.note_use(name, *by),
+                Change::Used(i, by) => book.note_use(&self.names[*i as usize], *by),
                 Change::Deleted(name) => book.delete(name),
             };
         }

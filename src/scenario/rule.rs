@@ -188,28 +188,27 @@ impl Lifecycle {
     }
 }
 
-/// `*` matches any run of characters (none included); everything else is literal.
+/// `*` matches any run of characters (none included); everything else is literal. The literal
+/// pieces between stars are found left to right, each at its first place after the previous
+/// one (which is enough when `*` is the only wildcard), so a match takes time linear in the
+/// lengths.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    // Where the last `*` was, and the text position it has swallowed up to.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+    let mut pieces = pattern.split('*');
+    let first = pieces.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty(); // no star: the whole text
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(i) => rest = &rest[i + piece.len()..],
+            None => return false,
         }
     }
-    p[pi..].iter().all(|&b| b == b'*')
+    rest.ends_with(last)
 }
 
 /// A rule as written, in a scenario's `[[rule]]` table or a JSON body: every key the two
@@ -240,6 +239,13 @@ pub struct RawRule {
     pub probability: Option<Probability>,
     /// Rows or calls before it is spent (default unlimited).
     pub times: Option<u64>,
+    /// What `GET /_cdnsim/rules` adds to a rule: accepted and ignored, so that a listed rule
+    /// can be posted again.
+    #[serde(default, rename = "remaining")]
+    _remaining: Option<serde::de::IgnoredAny>,
+    /// As `remaining`.
+    #[serde(default, rename = "added_at")]
+    _added_at: Option<serde::de::IgnoredAny>,
 }
 
 /// A lifecycle rule's `match` table.
@@ -402,12 +408,6 @@ impl RawRule {
         };
         let path = match m.path {
             Some(p) if p.trim().is_empty() => return Err(bad("match.path", "is empty")),
-            Some(p) if p.len() > PATH_PATTERN_MAX => {
-                return Err(bad(
-                    "match.path",
-                    format!("is {} bytes, more than {PATH_PATTERN_MAX}", p.len()),
-                ));
-            }
             Some(p) if p.starts_with('/') => {
                 return Err(bad(
                     "match.path",
@@ -421,6 +421,16 @@ impl RawRule {
             Some(p) if !p.contains("://") && !p.starts_with('*') => Some(format!("http://{p}")),
             p => p,
         };
+        // Checked as stored, so that what is logged always reads back.
+        if let Some(p) = path.as_ref().filter(|p| p.len() > PATH_PATTERN_MAX) {
+            return Err(bad(
+                "match.path",
+                format!(
+                    "is {} bytes (as stored), more than {PATH_PATTERN_MAX}",
+                    p.len()
+                ),
+            ));
+        }
         Ok(Lifecycle {
             domain,
             path,
@@ -438,9 +448,18 @@ fn duration_text(ms: i64) -> String {
 }
 
 impl Rule {
-    /// Reads a rule from JSON: a request body, or a log's record of one.
+    /// Reads a rule from JSON: a request body, or a log's record of one. An error names the
+    /// key at fault.
     pub fn from_json(text: &str) -> Result<Rule, String> {
-        let raw: RawRule = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut json = serde_json::Deserializer::from_str(text);
+        let raw: RawRule = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("{path}: {}", e.into_inner())
+            }
+        })?;
         raw.check().map_err(|e| e.to_string())
     }
 
@@ -845,12 +864,50 @@ mod tests {
             let e = rule(json).expect_err(json);
             assert!(e.contains(want), "{json}: {e}");
         }
+    }
+
+    #[test]
+    fn limits_path_errors_and_listed_rules() {
         let long = format!(
             r#"{{"name":"a","outcome":"complete","match":{{"path":"{}"}}}}"#,
             "*".repeat(PATH_PATTERN_MAX + 1)
         );
         let e = rule(&long).expect_err("a long pattern");
         assert!(e.contains("match.path: is 4097 bytes"), "{e}");
+        // The limit holds for the pattern as stored (a schemeless one gains http://), so a
+        // rule that checks always reads back from the log.
+        let schemeless = format!(
+            r#"{{"name":"a","outcome":"complete","match":{{"path":"a.com/{}"}}}}"#,
+            "x".repeat(PATH_PATTERN_MAX - 8)
+        );
+        let e = rule(&schemeless).expect_err("too long once stored");
+        assert!(e.contains("as stored"), "{e}");
+        let fits = format!(
+            r#"{{"name":"a","outcome":"complete","match":{{"path":"a.com/{}"}}}}"#,
+            "x".repeat(PATH_PATTERN_MAX - 13)
+        );
+        let r = rule(&fits).expect("fits");
+        assert_eq!(rule(&r.to_json_string()), Ok(r));
+        for (json, key) in [
+            (
+                r#"{"name":"a","processing":"soon"}"#,
+                "processing: invalid duration",
+            ),
+            (
+                r#"{"name":"a","outcome":"complete","times":-1}"#,
+                "times: invalid value",
+            ),
+            (
+                r#"{"name":"a","outcome":"complete","match":{"type":"x"}}"#,
+                "match.type: unknown",
+            ),
+        ] {
+            let e = rule(json).expect_err(json);
+            assert!(e.starts_with(key), "{json}: {e}");
+        }
+        // A listed rule posts back: remaining and added_at are ignored.
+        let listed = r#"{"name":"a","outcome":"complete","probability":1.0,"times":null,"remaining":null,"added_at":"2026-11-01T00:00:00.000Z"}"#;
+        assert!(rule(listed).is_ok());
     }
 
     fn facts<'a>(domain: &'a str, path: &'a str, t: ObjectType) -> RowFacts<'a> {

@@ -37,9 +37,36 @@ impl<'de> Deserialize<'de> for Millis {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Instant(pub TimeMs);
 
+/// A time's text; a TOML date-time written without quotes is an error that says to quote it.
+struct TimeText;
+
+impl<'de> de::Visitor<'de> for TimeText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an RFC 3339 time as a quoted string, e.g. \"2026-11-01T00:00:00Z\"")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    /// The TOML reader hands an unquoted date-time over as a map of one entry.
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+        let written = map
+            .next_entry::<String, String>()
+            .ok()
+            .flatten()
+            .map_or_else(String::new, |(_, v)| format!(" (not {v})"));
+        Err(de::Error::custom(format!(
+            "write times as quoted strings: \"2026-11-01T00:00:00Z\"{written}"
+        )))
+    }
+}
+
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = d.deserialize_any(TimeText)?;
         if let Some(at) = parse_rfc3339(&text) {
             return Ok(Instant(at));
         }

@@ -28,11 +28,11 @@ const EVENTS_CHUNK_BYTES: usize = 64 * 1024;
 
 /// Answers a request under `/_cdnsim/`.
 pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
-    let path = req
-        .uri()
-        .path()
-        .trim_start_matches("/_cdnsim")
-        .trim_matches('/');
+    let raw_path = req.uri().path();
+    // `rules/` names a rule with no name, not the whole list.
+    let empty_name =
+        raw_path.trim_end_matches('/') != raw_path && raw_path.trim_matches('/') == "_cdnsim/rules";
+    let path = raw_path.trim_start_matches("/_cdnsim").trim_matches('/');
     if path != "health"
         && let Some(token) = &app.config.admin_token
         && !bearer_matches(&req, token)
@@ -62,6 +62,9 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::POST, "reset") => post_reset(app, req).await,
         (&Method::GET, "rules") => rules::list(app, &req),
         (&Method::POST, "rules") => rules::add(app, req).await,
+        (&Method::DELETE, "rules") if empty_name => {
+            error(StatusCode::NOT_FOUND, "no rule named \"\"".into())
+        }
         (&Method::DELETE, "rules") => rules::delete(app, None).await,
         (&Method::DELETE, p) if p.starts_with("rules/") => {
             let name = percent_encoding::percent_decode_str(&p["rules/".len()..])

@@ -38,21 +38,24 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Bo
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let (label, response) = if path.starts_with("/_cdnsim/") || path == "/_cdnsim" {
-        ("admin", admin::handle(&app, req).await)
+    let (label, named, response) = if path.starts_with("/_cdnsim/") || path == "/_cdnsim" {
+        ("admin", String::new(), admin::handle(&app, req).await)
     } else {
         api(&app, req).await
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     app.metrics
         .request(label, response.status().as_u16(), elapsed_ns);
+    // What was asked: the action, an unknown action's name as sent, or the admin path.
+    let what = match label {
+        "admin" => sanitized(&path),
+        "unknown" if !named.is_empty() => format!("unknown action {}", sanitized(&named)),
+        label => label.to_owned(),
+    };
     tracing::info!(
-        %method,
-        %path,
-        action = label,
-        status = response.status().as_u16(),
-        elapsed_us = elapsed_ns / 1_000,
-        "request"
+        "{method} {what} {} {}us",
+        response.status().as_u16(),
+        elapsed_ns / 1_000
     );
     Ok(response)
 }
@@ -94,7 +97,8 @@ impl Decoded {
     }
 }
 
-async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<Body>) {
+/// Answers an API request: the action's metrics label, the action as sent, the response.
+async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, String, Response<Body>) {
     // One timeline for the whole request, even if a reset starts another meanwhile.
     let engine = app.engine();
     let now_ms = engine.now_ms();
@@ -103,6 +107,7 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         let id = api::request_id_for(&state_id, now_ms, "", &Params::default());
         (
             "unknown",
+            String::new(),
             api_response(api::error_response(Format::Json, id, &e)),
         )
     };
@@ -124,6 +129,7 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
         let request_id = api::request_id_for(&state_id, now_ms, &action, &params);
         (
             label,
+            action.clone(),
             api_response(api::error_response(format, request_id, &e)),
         )
     };
@@ -137,15 +143,11 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
     };
     // An error rule answers before the action runs (its parameters unchecked, as a gateway's
     // flow control does).
-    if engine.may_inject(&action) {
-        match injected(&engine, &action).await {
-            Ok(None) => {}
-            Ok(Some(rule)) => {
-                let (label, response) = fail(format, ApiError::injected(rule.error));
-                return (label, retry_after(response, rule.retry_after_ms));
-            }
-            Err(e) => return fail(format, e),
-        }
+    if engine.may_inject(&action)
+        && let Some(rule) = injected(&engine, &action).await
+    {
+        let (label, action, response) = fail(format, ApiError::injected(rule.error));
+        return (label, action, retry_after(response, rule.retry_after_ms));
     }
     let call = api::Call {
         action: &action,
@@ -165,7 +167,21 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, Response<
             pending.done(result)
         }
     };
-    (label, api_response(response))
+    (label, action, api_response(response))
+}
+
+/// Text from a request for a log line: control characters escaped, at most 64 characters.
+fn sanitized(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let mut out: String = text
+        .chars()
+        .take(MAX_CHARS)
+        .flat_map(char::escape_default)
+        .collect();
+    if text.chars().count() > MAX_CHARS {
+        out.push_str("...");
+    }
+    out
 }
 
 /// The action a request names and its parameters (query ∪ form). V1 names the action in
@@ -260,17 +276,30 @@ fn retry_after(mut response: Response<Body>, ms: Option<i64>) -> Response<Body> 
 }
 
 /// The error rule that answers a call of `action`, if one does, once its record is durable.
-async fn injected(engine: &Arc<Engine>, action: &str) -> Result<Option<ErrorRule>, ApiError> {
+/// A timeline that takes nothing more (reset, or stopped by an error) answers as if no rule
+/// were in force: a read still answers from the model, and a write meets the same refusal.
+async fn injected(engine: &Arc<Engine>, action: &str) -> Option<ErrorRule> {
     let blocking = Arc::clone(engine);
     let action = action.to_owned();
-    let (answer, end_seq) = tokio::task::spawn_blocking(move || blocking.call_rule(&action))
-        .await
-        .map_err(|e| ApiError::unavailable(&e.to_string()))?
-        .map_err(|e| ApiError::unavailable(&e.to_string()))?;
-    if let Some(end_seq) = end_seq {
-        engine.durable(end_seq).await?;
+    let called = tokio::task::spawn_blocking(move || blocking.call_rule(&action)).await;
+    let (answer, end_seq) = match called {
+        Ok(Ok(called)) => called,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "error rules not consulted");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "error rules not consulted");
+            return None;
+        }
+    };
+    if let Some(end_seq) = end_seq
+        && let Err(e) = engine.durable(end_seq).await
+    {
+        tracing::warn!(error = %e, "a rule's record did not reach the disk");
+        return None;
     }
-    Ok(answer)
+    answer
 }
 
 /// Makes a checked write (on a blocking thread) and waits until it is durable.

@@ -15,7 +15,7 @@ use super::admin::{error, json, read_body};
 use super::engine::{EngineError, RuleChangeError};
 use super::http::REPLAY_TIME_HEADER;
 use super::{App, Body};
-use crate::scenario::rule::{BookError, Entry, EntryView, RawRule};
+use crate::scenario::rule::{BookError, Entry, EntryView, Rule};
 use crate::time::{RANGE, format_ms, parse_rfc3339};
 
 /// Largest `POST rules` body.
@@ -59,13 +59,13 @@ pub async fn add(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         Ok(body) => body,
         Err(response) => return *response,
     };
-    let raw: RawRule = match serde_json::from_slice(&body) {
-        Ok(raw) => raw,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("the rule: {e}")),
+    let rule = match std::str::from_utf8(&body).map_err(|e| e.to_string()) {
+        Ok(text) => Rule::from_json(text),
+        Err(e) => Err(e),
     };
-    let rule = match raw.check() {
+    let rule = match rule {
         Ok(rule) => rule,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("the rule: {e}")),
     };
     let engine = app.engine();
     let blocking = Arc::clone(&engine);

@@ -607,6 +607,14 @@ impl Simulator {
         by: RuleUse,
         out: &mut Vec<(TimeMs, Event)>,
     ) -> Result<(), BookError> {
+        let k = match by {
+            RuleUse::Call(k) | RuleUse::Passed(k) => k,
+            RuleUse::Row(_) => return Err(BookError::WrongUse(name.to_owned())),
+        };
+        // Every draw is logged, so the next one is the one recorded.
+        if self.rules.get(name).is_some_and(|e| e.draws != k) {
+            return Err(BookError::WrongUse(name.to_owned()));
+        }
         self.rules.note_use(name, by)?;
         let event = Event::RuleUsed {
             name: name.to_owned(),

@@ -28,9 +28,12 @@ impl Engine {
     /// Adds `rule` at the clock's time; returns when it was added and the seq to await with
     /// [`Engine::durable`] before answering. Blocking.
     pub fn add_rule(&self, rule: Rule) -> Result<(TimeMs, u64), RuleChangeError> {
-        let now_ms = self.now_ms();
-        let end_seq = self.input(|sim, out| sim.add_rule(rule, out))?;
-        Ok((now_ms, end_seq.unwrap_or(0)))
+        let mut added_ms = 0;
+        let end_seq = self.input(|sim, out| {
+            added_ms = sim.now_ms();
+            sim.add_rule(rule, out)
+        })?;
+        Ok((added_ms, end_seq.unwrap_or(0)))
     }
 
     /// Deletes the rule named `name`, or every rule; returns the seq to await. Blocking.
@@ -102,9 +105,11 @@ impl Engine {
                 }
                 .take(batch);
             }
-            self.note_error_actions(sim);
+            if result.is_ok() {
+                self.note_error_actions(sim);
+            }
         }
-        if self.commit.is_per_write() && result.is_ok() {
+        if self.commit.is_per_write() && logged && result.is_ok() {
             result = self.sync_and_release(&mut p);
         }
         if result.is_err() {
