@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP throughput and latency of `cdnsim serve`, with moto's server as the baseline.
 #
-#   benches/http.sh [path/to/cdnsim]        (default: target/release/cdnsim)
+#   benches/http.sh [path/to/cdnsim]        (default: target/perf/cdnsim)
 #
 # Targets, on the project's 2-core machine with wrk on core 0 and the server on core 1:
 #   DescribeRefreshTasks page 1 and DescribeRefreshTaskById on the load-1m log,
@@ -10,7 +10,7 @@
 #   ListInvalidations on a distribution holding 20 invalidations (one page, like cdnsim's 20 rows).
 #
 # Needs root for `apt-get install wrk` when wrk is absent, and PyPI for the venv. Builds nothing:
-# run `cargo build --release` first.
+# run `cargo build --profile perf` first.
 #
 # Environment (all optional):
 #   DURATION=10        seconds of each measured wrk run
@@ -33,7 +33,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 HELPERS="$ROOT/benches/http"
 
-CDNSIM=${1:-target/release/cdnsim}
+CDNSIM=${1:-target/perf/cdnsim}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -158,9 +158,9 @@ command -v curl >/dev/null || die "curl not found (apt-get install -y curl)"
 command -v taskset >/dev/null || die "taskset not found (apt-get install -y util-linux)"
 
 if [[ $SKIP_CDNSIM != 1 ]]; then
-    [[ -x $CDNSIM ]] || die "no cdnsim binary at $CDNSIM: run \`cargo build --release\` first (or pass its path)"
+    [[ -x $CDNSIM ]] || die "no cdnsim binary at $CDNSIM: run \`cargo build --profile perf\` first (or pass its path)"
     CDNSIM=$(cd "$(dirname "$CDNSIM")" && pwd)/$(basename "$CDNSIM")
-    "$CDNSIM" serve --help >/dev/null 2>&1 || die "$CDNSIM has no \`serve\` command: rebuild with \`cargo build --release\`"
+    "$CDNSIM" serve --help >/dev/null 2>&1 || die "$CDNSIM has no \`serve\` command: rebuild with \`cargo build --profile perf\`"
 fi
 
 if ! command -v wrk >/dev/null; then

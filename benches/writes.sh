@@ -3,7 +3,7 @@
 # answered only once its row is fsynced — with group commit (the default) and with one fsync
 # per write (`--commit per-write`), in the same run.
 #
-#   benches/writes.sh [path/to/cdnsim]        (default: target/release/cdnsim)
+#   benches/writes.sh [path/to/cdnsim]        (default: target/perf/cdnsim)
 #
 # wrk (one thread, CONNECTIONS=64) on core 0, the server on core 1, DURATION=10 seconds per
 # mode after a WARMUP=2 second run; the data directory is a fresh temp dir on the same disk as
@@ -13,14 +13,14 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-CDNSIM=${1:-target/release/cdnsim}
+CDNSIM=${1:-target/perf/cdnsim}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA_ROOT=${DATA_ROOT:-$ROOT/target}
 OUT=${OUT:-$ROOT/target/bench-writes/$(date -u +%Y%m%d-%H%M%S)}
 
-[[ -x "$CDNSIM" ]] || { echo "writes.sh: $CDNSIM not found; run cargo build --release" >&2; exit 1; }
+[[ -x "$CDNSIM" ]] || { echo "writes.sh: $CDNSIM not found; run cargo build --profile perf" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 mkdir -p "$OUT"
 WORK=$(mktemp -d "$DATA_ROOT/bench-writes.XXXXXX")

@@ -386,3 +386,65 @@ fn query_prints_golden_json_and_xml_for_ci_replay() {
         "parameter \"PageSize\" is not KEY=VALUE",
     );
 }
+
+/// `serve` logs one plain line per request on stderr by default: method, action (an unknown
+/// one by its name, escaped and cut short), status, microseconds; no colour codes off a terminal.
+#[test]
+fn serve_logs_one_plain_line_per_request() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cdnsim"))
+        .args([
+            "serve",
+            "--scenario",
+            &scenario("quickstart.toml"),
+            "--ephemeral",
+        ])
+        .args(["--addr", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let addr = common::http::listening_addr(&mut child);
+    let long = "X".repeat(100);
+    for query in [
+        "Action=DescribeRefreshQuota&Format=JSON".to_owned(),
+        format!("Action=Nope%1B%5B31m{long}"),
+    ] {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+        write!(
+            stream,
+            "GET /?{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .expect("sends");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("reads");
+    }
+    let stderr = child.stderr.take().expect("piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut requests = Vec::new();
+    while requests.len() < 2 {
+        let line = lines.next().expect("a line").expect("UTF-8");
+        if line.contains(" INFO ") {
+            requests.push(line);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        requests.iter().all(|l| !l.contains('\u{1b}')),
+        "colour codes in {requests:?}"
+    );
+    assert!(
+        requests[0].ends_with("us") && requests[0].contains(" INFO GET DescribeRefreshQuota 200 "),
+        "{}",
+        requests[0]
+    );
+    let unknown = &requests[1];
+    assert!(
+        unknown.contains("GET unknown action Nope\\u{1b}[31mXXX"),
+        "{unknown}"
+    );
+    assert!(unknown.contains("... 404 "), "cut short: {unknown}");
+}

@@ -420,3 +420,16 @@ fn rules_keep_their_keys() {
     let with_rules = Scenario::parse(Path::new("rules.toml"), &text).expect("valid");
     assert_ne!(plain.fingerprint(), with_rules.fingerprint());
 }
+
+#[test]
+fn an_unquoted_time_says_to_quote_it() {
+    let text = "seed = 1\nstart = 2026-11-01T00:00:00Z\nduration = \"1d\"\n[[domain]]\nname = \"a.example.com\"\n";
+    let e = Scenario::parse(Path::new("bad.toml"), text).expect_err("unquoted");
+    let message = e.to_string();
+    assert!(
+        message.starts_with(
+            "bad.toml:2:9: start: write times as quoted strings: \"2026-11-01T00:00:00Z\""
+        ),
+        "{message}"
+    );
+}

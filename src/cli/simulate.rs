@@ -36,7 +36,8 @@ pub(super) struct Args {
     /// Use this seed instead of the scenario's (for seed sweeps).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// No progress bar.
+    /// No progress bar on stderr (it is shown only on a terminal, after a second); the
+    /// summary still goes to stdout.
     #[arg(short, long)]
     quiet: bool,
 }
@@ -85,7 +86,7 @@ fn progress_bar(quiet: bool, duration_ms: i64) -> Option<ProgressBar> {
         ProgressDrawTarget::hidden(),
     );
     let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of virtual time  {msg}",
+        "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of virtual time, ETA {eta}  {msg}",
     );
     if let Ok(style) = style {
         bar.set_style(style);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SDK-compatibility test: drives `cdnsim serve` with the official Alibaba Cloud Python SDKs.
+# SDK-compatibility test: drives `cdnsim serve` with the official Alibaba Cloud Python SDKs and
+# the official Node.js SDK.
 #
 #   tests/sdk/run.sh [CDNSIM]        e.g. tests/sdk/run.sh target/debug/cdnsim
 #
@@ -7,6 +8,8 @@
 #   SDK_VENV   virtualenv to create or reuse (default: <repo>/target/sdk-venv)
 #   PYTHON     interpreter that creates it (default: python3; needs >= 3.8 with venv/ensurepip)
 #   SDK_KEEP   set to 1 to keep the temp dir (log, server output) instead of deleting it
+#   NODE_SDK   directory for the Node.js SDK (default: <repo>/target/node-sdk; `npm ci` from
+#              tests/sdk/package-lock.json, redone only when the lock file changes)
 #
 # Steps: venv + pinned SDKs (reinstalled only when requirements.txt changes), simulate
 # scenarios/ci-replay.toml, then three live servers on that log (`serve --log ... --at 2026-11-20T10:03:00Z`):
@@ -16,6 +19,7 @@
 # and a fourth that simulates tests/sdk/writes.toml and takes writes (`serve --scenario ...
 # --data-dir TMP/writes-data --at 2026-11-20T13:00:00Z --access-key testAKID:...`):
 #   4.                                            -> test_sdk.py --mode writes
+# Each mode but rules also runs test_node.js (the Node.js SDK) against the same server.
 # and a fifth like it on a fresh data directory   -> test_sdk.py --mode rules
 # and last the README's python example ("Testing your app") against `serve --scenario
 # scenarios/quickstart.toml --ephemeral`.
@@ -120,6 +124,23 @@ fi
 "$VENV/bin/python" -c 'import aliyunsdkcore, aliyunsdkcdn, alibabacloud_cdn20180510, alibabacloud_tea_openapi.utils_models' ||
     die "the SDKs do not import in $VENV (delete it to rebuild)"
 
+# --- the Node.js SDK -----------------------------------------------------------------------------
+NODE_DIR="${NODE_SDK:-$ROOT/target/node-sdk}"
+command -v node >/dev/null && command -v npm >/dev/null ||
+    die "node and npm are needed for the Node.js SDK checks (Debian: apt-get install nodejs npm)"
+node_stamp="$NODE_DIR/.cdnsim-lock.sha256"
+node_want="$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -f "$node_stamp" || "$(cat "$node_stamp")" != "$node_want" ]]; then
+    say "installing the Node.js SDK into $NODE_DIR (npm ci)"
+    mkdir -p "$NODE_DIR"
+    cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
+    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
+        die "npm ci of tests/sdk/package-lock.json failed"
+    echo "$node_want" >"$node_stamp"
+fi
+NODE_PATH="$NODE_DIR/node_modules" node -e 'require("@alicloud/cdn20180510"); require("@alicloud/openapi-client")' ||
+    die "the Node.js SDK does not load from $NODE_DIR (delete it to rebuild)"
+
 # --- the log -----------------------------------------------------------------------------------
 LOG="$WORK/ci-replay.cdnlog"
 say "simulating scenarios/ci-replay.toml with $CDNSIM"
@@ -134,9 +155,10 @@ start_server() {
     local name="$1"
     shift
     local fifo="$WORK/server-$name.fifo" line=""
-    local shown="cdnsim serve --addr 127.0.0.1:0 ${*//$WORK/TMP}"
+    local addr="${SERVER_ADDR:-127.0.0.1:0}"
+    local shown="cdnsim serve --addr $addr ${*//$WORK/TMP}"
     mkfifo "$fifo"
-    "$CDNSIM" serve --addr 127.0.0.1:0 "$@" >"$fifo" 2>"$WORK/server-$name.err" &
+    "$CDNSIM" serve --addr "$addr" "$@" >"$fifo" 2>"$WORK/server-$name.err" &
     SERVER_PID=$!
     exec 3<"$fifo"
     local read_rc=0
@@ -196,6 +218,12 @@ run_mode() {
     "$VENV/bin/python" "$HERE/test_sdk.py" --mode "$mode" --port "$SERVER_PORT" --log "$log" \
         --cdnsim "$CDNSIM" --at "$at" --access-key "$ACCESS_KEY" ||
         die "test_sdk.py --mode $mode failed against: cdnsim serve --addr 127.0.0.1:0 ${*//$WORK/TMP}"
+    if [[ "$mode" != rules && "$mode" != writes ]]; then
+        say "running test_node.js --mode $mode"
+        NODE_PATH="$NODE_DIR/node_modules" node "$HERE/test_node.js" --mode "$mode" --port "$SERVER_PORT" \
+            --log "$log" --cdnsim "$CDNSIM" --at "$at" --access-key "$ACCESS_KEY" ||
+            die "test_node.js --mode $mode failed against: cdnsim serve --addr 127.0.0.1:0 ${*//$WORK/TMP}"
+    fi
     stop_server "$mode"
 }
 
@@ -213,6 +241,16 @@ run_mode writes "$DATA/events.cdnlog" "$WRITES_AT" --scenario "$WRITES_SCENARIO"
     { cat "$WORK/verify.out" >&2; die "cdnsim verify of the writes log failed after the server stopped"; }
 say "writes log after SIGTERM: $(cat "$WORK/verify.out")"
 
+# The Node.js SDK's writes on a server of their own (the Python suite drains the daily quotas).
+NODE_DATA="$WORK/node-writes-data"
+start_server node-writes --scenario "$WRITES_SCENARIO" --data-dir "$NODE_DATA" --at "$WRITES_AT" \
+    --access-key "$ACCESS_KEY"
+say "running test_node.js --mode writes"
+NODE_PATH="$NODE_DIR/node_modules" node "$HERE/test_node.js" --mode writes --port "$SERVER_PORT" \
+    --log "$NODE_DATA/events.cdnlog" --cdnsim "$CDNSIM" --at "$WRITES_AT" --access-key "$ACCESS_KEY" ||
+    die "test_node.js --mode writes failed"
+stop_server node-writes
+
 # --- rules -------------------------------------------------------------------------------------
 RULES_DATA="$WORK/rules-data"
 run_mode rules "$RULES_DATA/events.cdnlog" "$WRITES_AT" --scenario "$WRITES_SCENARIO" --data-dir "$RULES_DATA" \
@@ -220,17 +258,44 @@ run_mode rules "$RULES_DATA/events.cdnlog" "$WRITES_AT" --scenario "$WRITES_SCEN
 "$CDNSIM" verify "$RULES_DATA/events.cdnlog" >"$WORK/verify-rules.out" 2>&1 ||
     { cat "$WORK/verify-rules.out" >&2; die "cdnsim verify of the rules log failed after the server stopped"; }
 
-# --- the README's "origin is down" example, as written there ----------------------------------
-README_EXAMPLE="$WORK/readme_example.py"
-awk '/<!-- tests\/sdk\/run.sh runs the next python block -->/ { armed = 1; next }
-     armed && /^```python$/ { inside = 1; next }
-     inside && /^```$/ { exit }
-     inside { print }' "$ROOT/README.md" >"$README_EXAMPLE"
-[[ -s "$README_EXAMPLE" ]] || die "no python block after the run.sh marker in README.md"
-start_server readme --scenario "$ROOT/scenarios/quickstart.toml" --ephemeral
+# --- the README's snippets, as written there ---------------------------------------------------
+# readme_block MARKER-REGEX LANG: the first LANG block after the line matching MARKER-REGEX.
+readme_block() {
+    awk -v marker="$1" -v lang="$2" '
+        $0 ~ marker { armed = 1; next }
+        armed && $0 == "```" lang { inside = 1; next }
+        inside && /^```$/ { exit }
+        inside { print }' "$ROOT/README.md"
+}
+readme_block 'The old SDK [(]V1 signatures[)]' python >"$WORK/readme_old_sdk.py"
+readme_block '^The Tea SDK [(]V3' python >"$WORK/readme_tea.py"
+readme_block '^The Node.js SDK [(]' js >"$WORK/readme_node.js"
+readme_block 'tests/sdk/run.sh runs the next python block' python >"$WORK/readme_origin_down.py"
+for f in readme_old_sdk.py readme_tea.py readme_node.js readme_origin_down.py; do
+    [[ -s "$WORK/$f" ]] || die "README.md: the block for $f was not found"
+done
+# The README's examples use the default address, as a user would.
+SERVER_ADDR=127.0.0.1:18555 start_server readme --scenario "$ROOT/scenarios/quickstart.toml" --ephemeral
+curl -sf -XPOST "http://127.0.0.1:18555/_cdnsim/clock" -d '{"advance":"1d"}' >/dev/null ||
+    die "could not move the README server's clock"
+# shows_rows OUTPUT: the snippet printed a positive row count first.
+shows_rows() {
+    local re='^(\{"RequestId".*"TotalCount":[1-9]|[1-9][0-9]* )'
+    [[ "$1" =~ $re ]]
+}
+for snippet in readme_old_sdk.py readme_tea.py readme_node.js; do
+    say "running the README's $snippet"
+    if [[ "$snippet" == *.js ]]; then
+        out="$(NODE_PATH="$NODE_DIR/node_modules" node "$WORK/$snippet")" || die "README snippet $snippet failed"
+    else
+        out="$("$VENV/bin/python" "$WORK/$snippet")" || die "README snippet $snippet failed"
+    fi
+    echo "$out" | head -c 300
+    echo
+    shows_rows "$out" || die "README snippet $snippet showed no rows: $out"
+done
 say "running the README's origin-down example"
-CDNSIM_ENDPOINT="127.0.0.1:$SERVER_PORT" "$VENV/bin/python" "$README_EXAMPLE" ||
-    die "the README's origin-down example failed"
+"$VENV/bin/python" "$WORK/readme_origin_down.py" || die "the README's origin-down example failed"
 stop_server readme
 
-say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 agree with cdnsim query in modes open, auth, wrong-secret; writes and rules pass; the README example runs"
+say "PASS: old SDK (V1 POST/GET), Tea V3 and Tea v2 (Python) and the Node.js SDK agree with cdnsim query in modes open, auth, wrong-secret; writes and rules pass; the README examples run"
