@@ -5,10 +5,14 @@
 //! command fails the test when it exits non-zero, and when the README shows its output (the
 //! comment lines `# {...}` right after it) the real output must not be empty, must carry every
 //! JSON key the README shows, and must not count zero rows where the README counts some. A
-//! block preceded by `<!-- readme-test: server -->` talks to the server on 127.0.0.1:18555,
-//! which the test starts (`cdnsim serve --scenario scenarios/quickstart.toml --ephemeral`) the
-//! first time one needs it; `<!-- readme-test: skip REASON -->` skips a block that cannot run
-//! here (a server in the foreground), saying why.
+//! block preceded by `<!-- readme-test: server -->` talks to the server the README starts
+//! (`cdnsim serve --scenario scenarios/quickstart.toml`, on 127.0.0.1:18555), which the test
+//! starts with `--ephemeral` on a free port the first time one needs it (so that a server of
+//! your own on 18555 does not get in the way: the blocks' `127.0.0.1:18555` is replaced by its
+//! address); `<!-- readme-test: skip REASON -->` skips a block that cannot run here (a server
+//! in the foreground), saying why. Any other annotation, and any shell block fenced other than
+//! `sh`, fails the test. An answer carrying an API or admin error fails its command unless
+//! the README shows that error.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -36,7 +40,13 @@ fn blocks(file: &'static str, text: &str) -> Vec<Block> {
     let mut lines = text.lines().enumerate();
     while let Some((n, line)) = lines.next() {
         if let Some(a) = line.trim().strip_prefix("<!-- readme-test:") {
-            annotation = Some(a.trim_end_matches("-->").trim().to_owned());
+            let a = a.trim_end_matches("-->").trim().to_owned();
+            assert!(
+                a == "server" || a.starts_with("skip "),
+                "{file}:{}: unknown annotation {a:?} (server, or skip REASON)",
+                n + 1
+            );
+            annotation = Some(a);
             continue;
         }
         if !line.starts_with("```") {
@@ -46,6 +56,11 @@ fn blocks(file: &'static str, text: &str) -> Vec<Block> {
             continue;
         }
         let lang = line.trim_start_matches('`').trim().to_owned();
+        assert!(
+            !["bash", "shell", "console", "shell-session", "zsh"].contains(&lang.as_str()),
+            "{file}:{}: a shell block must be fenced ```sh to be run",
+            n + 1
+        );
         let body: Vec<&str> = lines
             .by_ref()
             .map(|(_, l)| l)
@@ -132,6 +147,13 @@ fn total_count(line: &str) -> Option<u64> {
 
 /// Checks a command's real output against what the README shows.
 fn check_output(where_: &str, step: &Step, output: &str) {
+    for error in ["\"Code\":\"", "{\"error\":"] {
+        assert!(
+            !output.contains(error) || step.shown.iter().any(|s| s.contains(error)),
+            "{where_}: `{}` answered an error\n{output}",
+            step.command
+        );
+    }
     if step.shown.is_empty() {
         return;
     }
@@ -164,8 +186,12 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The server the `server` blocks talk to: started on 127.0.0.1:18555, killed on drop.
-struct Server(Child);
+/// The server the `server` blocks talk to, on a free port; stopped (SIGTERM, so that its
+/// temporary data goes too) on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
 
 impl Server {
     fn start(dir: &Path, path_var: &str) -> Server {
@@ -176,10 +202,12 @@ impl Server {
                 "scenarios/quickstart.toml",
                 "--ephemeral",
             ])
+            .args(["--addr", "127.0.0.1:0"])
             .current_dir(dir)
             .env("PATH", path_var)
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("cdnsim serve starts");
         let mut line = String::new();
@@ -187,19 +215,21 @@ impl Server {
         std::io::BufReader::new(stdout)
             .read_line(&mut line)
             .expect("reads the first line");
-        assert_eq!(
-            line.trim(),
-            "listening on http://127.0.0.1:18555",
-            "the README's server could not start on its port (is another cdnsim running?)"
-        );
-        Server(child)
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("the README's server did not start: {line:?}"))
+            .to_owned();
+        Server { child, addr }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
     }
 }
 
@@ -231,8 +261,12 @@ fn every_shell_example_runs_as_written() {
         }
         for step in &block.steps {
             let where_ = format!("{}:{}", block.file, block.line);
-            let out = Command::new("bash")
-                .args(["-o", "pipefail", "-c", &step.command])
+            let command = match &server {
+                Some(s) => step.command.replace("127.0.0.1:18555", &s.addr),
+                None => step.command.clone(),
+            };
+            let out = Command::new("timeout")
+                .args(["120", "bash", "-o", "pipefail", "-c", &command])
                 .current_dir(dir.path())
                 .env("PATH", &path_var)
                 .env("NO_COLOR", "1")

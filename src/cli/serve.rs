@@ -21,8 +21,11 @@ const SPEED_MAX: f64 = 1e6;
 /// With --scenario the scenario is simulated as the clock moves and its log kept in the data
 /// directory; writes create rows at the clock and are answered once on disk; starting again
 /// with the same scenario (even after a crash) re-runs it with the recorded writes, checks it
-/// reproduces the log and resumes. With --log a finished log is served read-only. The first line on stdout is `listening on http://HOST:PORT`. SIGINT or
-/// SIGTERM stops the server gracefully: open requests finish and the log is synced.
+/// reproduces the log and resumes. With --log a finished log is served read-only. The first
+/// line on stdout is `listening on http://HOST:PORT`; stderr gets one line per request (time,
+/// method, action, status, microseconds; RUST_LOG=warn silences them; no colours off a
+/// terminal or with NO_COLOR). SIGINT or SIGTERM stops the server gracefully: open requests
+/// finish and the log is synced.
 ///
 /// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
 /// as {"advance":"5m"} or {"to":"2026-11-20T10:00:00Z"}. A request may ask for an earlier
