@@ -53,6 +53,7 @@ fn fixture() -> &'static Fixture {
         let start = scenario.start_ms;
         let mut sim = Simulator::new(scenario);
         let mut events = Vec::new();
+        drive_with_rules(&mut sim, start, &mut events);
         sim.advance_to(TimeMs::MAX, &mut events, usize::MAX);
         let origin = Origin {
             fingerprint: [0; 32],
@@ -75,6 +76,47 @@ fn fixture() -> &'static Fixture {
             end,
         }
     })
+}
+
+/// Runs the scenario through its first two days as a server would with a test author at it:
+/// rules added and deleted, API submissions some of them decide, calls error rules draw for —
+/// so the log the oracle folds holds rule records and rule-decided rows among the others.
+fn drive_with_rules(sim: &mut Simulator, start: TimeMs, events: &mut Vec<(TimeMs, Event)>) {
+    let rules = [
+        r#"{"name":"down","match":{"domain":"a.example.com"},"outcome":"failed","reason":"origin_5xx","probability":0.5}"#,
+        r#"{"name":"stuck","match":{"path":"*/stuck/*"},"processing":"20h","times":5}"#,
+        r#"{"name":"busy","action":"DescribeRefreshTasks","error":"Throttling.User","probability":0.3}"#,
+        r#"{"name":"fast","match":{"type":"preload"},"outcome":"complete","queue_delay":"0s","processing":"1s"}"#,
+    ];
+    for step in 0..96i64 {
+        sim.advance_to(start + step * 1_800_000, events, usize::MAX);
+        if step % 24 == 0 {
+            let rule = cdnsim::scenario::rule::Rule::from_json(rules[(step / 24) as usize])
+                .expect("a valid rule");
+            sim.add_rule(rule, events).expect("a new name");
+        }
+        if step == 70 {
+            sim.delete_rules(Some("down"), events).expect("in force");
+        }
+        let (domain, dir, object_type) = match step % 3 {
+            0 => (0, "x", ObjectType::File),
+            1 => (1, "stuck", ObjectType::File),
+            _ => (1, "p", ObjectType::Preload),
+        };
+        let host = ["a.example.com", "b.example.com"][domain];
+        let paths = (0..2)
+            .map(|i| format!("http://{host}/{dir}/{step}-{i}.js"))
+            .collect();
+        sim.submit(
+            cdnsim::sim::Submission {
+                domain,
+                object_type,
+                paths,
+            },
+            events,
+        );
+        sim.call("DescribeRefreshTasks", events);
+    }
 }
 
 fn arb_query() -> impl Strategy<Value = DescribeQuery> {
@@ -405,5 +447,46 @@ fn pages_past_the_end_are_empty_with_the_true_total() {
         tasks
             .iter()
             .all(|t| reasons.contains(&t["Description"].as_str().unwrap_or("")))
+    );
+}
+
+/// The oracle's log holds every kind of rule record, and rows rules decided.
+#[test]
+fn the_fixture_holds_rule_records_and_decided_rows() {
+    use cdnsim::event::RuleUse;
+    let f = fixture();
+    let count = |pick: &dyn Fn(&Event) -> bool| f.events.iter().filter(|(_, e)| pick(e)).count();
+    assert_eq!(count(&|e| matches!(e, Event::RuleAdded { .. })), 4);
+    assert_eq!(count(&|e| matches!(e, Event::RuleDeleted { .. })), 1);
+    let rows = count(&|e| {
+        matches!(
+            e,
+            Event::RuleUsed {
+                by: RuleUse::Row(_),
+                ..
+            }
+        )
+    });
+    let calls = count(&|e| {
+        matches!(
+            e,
+            Event::RuleUsed {
+                by: RuleUse::Call(_),
+                ..
+            }
+        )
+    });
+    let passed = count(&|e| {
+        matches!(
+            e,
+            Event::RuleUsed {
+                by: RuleUse::Passed(_),
+                ..
+            }
+        )
+    });
+    assert!(
+        rows > 30 && calls > 5 && passed > 5,
+        "{rows} {calls} {passed}"
     );
 }
