@@ -490,3 +490,161 @@ fn the_fixture_holds_rule_records_and_decided_rows() {
         "{rows} {calls} {passed}"
     );
 }
+
+/// The naive stats: for each bucket end, fold the whole log to it and count; failures inside
+/// each bucket from the events themselves.
+fn naive_stats(
+    events: &[(TimeMs, Event)],
+    q: &cdnsim::projection::StatsQuery,
+    ends: &[TimeMs],
+) -> Vec<([u64; 4], [u64; 3])> {
+    use cdnsim::projection::Status;
+    let mut facts: std::collections::BTreeMap<u64, (String, ObjectType)> = Default::default();
+    for (_, e) in events {
+        if let Event::Created {
+            row,
+            domain,
+            object_type,
+            ..
+        } = e
+        {
+            facts.insert(*row, (domain.clone(), *object_type));
+        }
+    }
+    let keep = |domain: &str, t: ObjectType| {
+        q.domain.as_ref().is_none_or(|d| d == domain) && q.object_type.is_none_or(|x| x == t)
+    };
+    let mut out = Vec::new();
+    for (i, &end) in ends.iter().enumerate() {
+        let mut by_status = [0u64; 4];
+        for (_, _, domain, view) in common::oracle::fold(events, end) {
+            if keep(&domain, view.object_type) {
+                let s = match view.status {
+                    Status::Pending => 0,
+                    Status::Refreshing => 1,
+                    Status::Complete => 2,
+                    Status::Failed => 3,
+                };
+                by_status[s] += 1;
+            }
+        }
+        let start = if i == 0 { q.from_ms - 1 } else { ends[i - 1] };
+        let mut failed = [0u64; 3];
+        for (at, e) in events {
+            if let Event::Failed { row, reason } = e
+                && *at > start
+                && *at <= end
+            {
+                let (domain, t) = &facts[row];
+                if keep(domain, *t) {
+                    failed[*reason as usize] += 1;
+                }
+            }
+        }
+        out.push((by_status, failed));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn stats_count_like_the_naive_fold(
+        from_off in -3_600_000i64..3 * 86_400_000,
+        len in 0i64..3 * 86_400_000,
+        buckets in 1u32..40,
+        domain in prop_oneof![Just(None), Just(Some("a.example.com")), Just(Some("b.example.com")), Just(Some("c.example.com"))],
+        object_type in prop_oneof![3 => Just(None), 2 => proptest::sample::select(ObjectType::ALL.to_vec()).prop_map(Some)],
+    ) {
+        let f = fixture();
+        let q = cdnsim::projection::StatsQuery {
+            from_ms: f.start + from_off,
+            to_ms: f.start + from_off + len,
+            buckets,
+            domain: domain.map(str::to_owned),
+            object_type,
+        };
+        let stats = f.model.projection().stats(&q);
+        prop_assert_eq!(stats.buckets.len(), buckets as usize);
+        let ends: Vec<TimeMs> = stats.buckets.iter().map(|b| b.end_ms).collect();
+        prop_assert_eq!(*ends.last().expect("buckets"), q.to_ms);
+        for (i, end) in ends.iter().enumerate() {
+            let want = (q.from_ms + (i as i64 + 1) * stats.bucket_ms).min(q.to_ms);
+            prop_assert_eq!(*end, if i + 1 == ends.len() { q.to_ms } else { want });
+        }
+        prop_assert!(stats.bucket_ms * i64::from(buckets) >= len);
+        let naive = naive_stats(&f.events, &q, &ends);
+        for (b, (by_status, failed)) in stats.buckets.iter().zip(naive) {
+            prop_assert_eq!(b.by_status, by_status, "bucket ending {} of {:?}", b.end_ms, q);
+            prop_assert_eq!(b.failed_in_bucket, failed, "bucket ending {} of {:?}", b.end_ms, q);
+        }
+    }
+
+    /// Bucket ends that fall exactly on event times: an event at a bucket's end belongs to it.
+    #[test]
+    fn stats_put_an_event_at_a_bucket_end_in_that_bucket(
+        pick in any::<prop::sample::Index>(),
+        width in 1i64..7_200_000,
+        buckets in 2u32..30,
+        m in 1u32..30,
+    ) {
+        let f = fixture();
+        let t = f.events[pick.index(f.events.len())].0;
+        let m = i64::from(m.min(buckets - 1));
+        let q = cdnsim::projection::StatsQuery {
+            from_ms: t - m * width,
+            to_ms: t - m * width + width * i64::from(buckets),
+            buckets,
+            domain: None,
+            object_type: None,
+        };
+        let stats = f.model.projection().stats(&q);
+        prop_assert_eq!(stats.bucket_ms, width);
+        prop_assert_eq!(stats.buckets[(m - 1) as usize].end_ms, t);
+        let ends: Vec<TimeMs> = stats.buckets.iter().map(|b| b.end_ms).collect();
+        let naive = naive_stats(&f.events, &q, &ends);
+        for (b, (by_status, failed)) in stats.buckets.iter().zip(naive) {
+            prop_assert_eq!(b.by_status, by_status, "bucket ending {}", b.end_ms);
+            prop_assert_eq!(b.failed_in_bucket, failed, "bucket ending {}", b.end_ms);
+        }
+    }
+
+    #[test]
+    fn history_matches_the_log(pick in any::<prop::sample::Index>(), back in 0i64..86_400_000) {
+        let f = fixture();
+        let created: Vec<(u64, TaskId, TimeMs)> = f.events.iter().filter_map(|(at, e)| match e {
+            Event::Created { row, task_id, .. } => Some((*row, *task_id, *at)), _ => None }).collect();
+        let (row, task_id, at) = created[pick.index(created.len())];
+        let at_ms = at + back;
+        let rows = f.model.projection().history(task_id, None, at_ms);
+        prop_assert!(rows.iter().any(|r| r.row == row));
+        for r in &rows {
+            // The row's own events up to at_ms, in log order: Created, then each change.
+            let mine: Vec<&(TimeMs, Event)> = f.events.iter()
+                .filter(|(t, e)| *t <= at_ms && e.is_task_event() && e.row() == Some(r.row)).collect();
+            prop_assert_eq!(r.steps.len(), mine.len());
+            if let Some((_, Event::Created { source, task_id: id, .. })) = mine.first() {
+                prop_assert_eq!(r.source, *source);
+                prop_assert_eq!(r.task_id, *id);
+            }
+            for (step, (t, e)) in r.steps.iter().zip(mine) {
+                prop_assert_eq!(step.at_ms, *t);
+                let status = match e {
+                    Event::Created { .. } => "Pending",
+                    Event::Progressed { .. } => "Refreshing",
+                    Event::Completed { .. } => "Complete",
+                    Event::Failed { .. } => "Failed",
+                    _ => unreachable!(),
+                };
+                prop_assert_eq!(step.status.as_str(), status);
+                if let Event::Failed { reason, .. } = e {
+                    prop_assert_eq!(step.reason, Some(*reason));
+                }
+                if let Event::Progressed { process, .. } = e {
+                    prop_assert_eq!(step.process, *process);
+                }
+            }
+        }
+    }
+}

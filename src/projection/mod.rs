@@ -12,7 +12,9 @@
 //! while it answers (live mode).
 
 mod filter;
+mod history;
 mod query;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
@@ -23,7 +25,9 @@ use crate::event::{
     EventRef, FailReason, ObjectType, PerType, Process, RecordRef, RowId, TaskId, TimeMs,
 };
 pub use filter::{ByIdQuery, DescribeQuery, StatusFilter, TypeFilter};
+pub use history::{RowHistory, Step};
 pub use query::{Page, RowView, Status};
+pub use stats::{BUCKETS_MAX, Bucket, Stats, StatsQuery};
 
 const _: () = assert!(std::mem::size_of::<RowInfo>() == 32);
 
@@ -328,6 +332,8 @@ pub struct Projection {
     max_span_ms: PerType<TimeMs>,
     /// Rows `0..frozen_rows` are frozen (see [`Group`]).
     frozen_rows: u32,
+    /// A bit per row: submitted through the API (else by the scenario).
+    api_rows: Vec<u64>,
 }
 
 fn path_hash(path: &str) -> u64 {
@@ -390,7 +396,7 @@ impl Projection {
                 domain,
                 object_path,
                 object_type,
-                ..
+                source,
             } => {
                 self.create(
                     seq,
@@ -401,6 +407,16 @@ impl Projection {
                     object_type,
                     record.at_ms,
                 )?;
+                // Row `row` is the next one (create checked): its bit is the next.
+                let (word, bit) = (row as usize / 64, row % 64);
+                if word == self.api_rows.len() {
+                    self.api_rows.push(0);
+                }
+                if source == crate::event::Source::Api
+                    && let Some(w) = self.api_rows.get_mut(word)
+                {
+                    *w |= 1 << bit;
+                }
             }
             EventRef::Progressed { row, process } => {
                 let process = process.basis_points();
