@@ -229,6 +229,35 @@ fn bench_query(c: &mut Criterion) {
         })
     });
     query.finish();
+
+    // The web timeline's chart: 300 buckets over the whole load-1m log, then over one domain
+    // (a group's rows) and one type.
+    let span = (big.first_ms().unwrap_or(0), big.last_ms().unwrap_or(0));
+    let mut stats = c.benchmark_group("stats");
+    stats.sample_size(20);
+    for (name, domain, object_type) in [
+        ("load_1m_300_buckets", None, None),
+        (
+            "load_1m_300_buckets_one_domain",
+            Some("static.example.com"),
+            None,
+        ),
+        (
+            "load_1m_300_buckets_one_type",
+            None,
+            Some(cdnsim::event::ObjectType::Directory),
+        ),
+    ] {
+        let q = cdnsim::projection::StatsQuery {
+            from_ms: span.0,
+            to_ms: span.1,
+            buckets: 300,
+            domain: domain.map(str::to_owned),
+            object_type,
+        };
+        stats.bench_function(name, |b| b.iter(|| black_box(big.stats(&q).buckets.len())));
+    }
+    stats.finish();
 }
 
 criterion_group!(benches, bench_query);

@@ -386,6 +386,11 @@ impl Projection {
         self.last_ms
     }
 
+    /// Creation time of the first row.
+    pub fn first_ms(&self) -> Option<TimeMs> {
+        self.rows.first().map(|r| r.created_ms)
+    }
+
     /// Applies the next record of the log.
     pub fn apply(&mut self, record: &RecordRef<'_>) -> Result<(), ProjectionError> {
         let seq = record.seq;

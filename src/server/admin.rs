@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body::full;
 use super::engine::{EngineError, Step};
-use super::{App, Body, ClockMode, rules};
+use super::{App, Body, ClockMode, rules, timeline};
 use crate::event::{Record, TimeMs};
 use crate::log::Records;
 use crate::time::{format_ms, parse_rfc3339};
@@ -61,6 +61,8 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         }
         (&Method::POST, "reset") => post_reset(app, req).await,
         (&Method::GET, "rules") => rules::list(app, &req),
+        (&Method::GET, "stats") => timeline::stats(app, &req),
+        (&Method::GET, "history") => timeline::history(app, &req),
         (&Method::POST, "rules") => rules::add(app, req).await,
         (&Method::DELETE, "rules") if empty_name => {
             error(StatusCode::NOT_FOUND, "no rule named \"\"".into())
@@ -76,11 +78,11 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (_, "reset") => not_allowed("POST"),
         (_, "rules") => not_allowed("GET, POST, DELETE"),
         (_, p) if p.starts_with("rules/") => not_allowed("DELETE"),
-        (_, "events" | "health" | "metrics") => not_allowed("GET"),
+        (_, "events" | "health" | "metrics" | "stats" | "history") => not_allowed("GET"),
         _ => error(
             StatusCode::NOT_FOUND,
             format!(
-                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, metrics, reset and rules"
+                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, history, metrics, reset, rules and stats"
             ),
         ),
     }

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod http;
 pub mod metrics;
 pub mod rules;
+pub mod timeline;
 
 use std::future::Future;
 use std::net::SocketAddr;
