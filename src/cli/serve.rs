@@ -30,7 +30,9 @@ const SPEED_MAX: f64 = 1e6;
 /// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
 /// as {"advance":"5m"} or {"to":"2026-11-20T10:00:00Z"}. A request may ask for an earlier
 /// time with the header `x-cdnsim-replay-time: <RFC 3339>`. Admin endpoints: GET
-/// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N, /_cdnsim/health, /_cdnsim/metrics;
+/// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N, /_cdnsim/health, /_cdnsim/metrics,
+/// /_cdnsim/stats (status counts per time bucket), /_cdnsim/history?task_id=ID (a task's
+/// transitions);
 /// POST /_cdnsim/reset (start the scenario over); POST, GET and DELETE /_cdnsim/rules
 /// (rules that force the outcome of the rows you submit, e.g. {"name":"origin-down",
 /// "match":{"domain":"img.example.com"},"outcome":"failed","reason":"origin_timeout"}, or make

@@ -9,6 +9,10 @@ use crate::projection::Status;
 /// Most buckets a stats query may ask for.
 pub const BUCKETS_MAX: u32 = 10_000;
 
+/// A filter's group is counted from its own rows when it has fewer than 1/`SMALL_GROUP` of all
+/// rows; otherwise the log-order passes are cheaper.
+const SMALL_GROUP: usize = 8;
+
 /// What a stats query asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsQuery {
@@ -111,21 +115,43 @@ struct Tally {
     failed: Vec<[u64; 3]>,
 }
 
+/// The bucket of times met in increasing order, found by stepping forward (no division).
+struct Cursor {
+    bucket: usize,
+}
+
+impl Cursor {
+    fn at(&mut self, grid: &Grid, at_ms: TimeMs) -> usize {
+        while self.bucket + 1 < grid.n && grid.end(self.bucket) < at_ms {
+            self.bucket += 1;
+        }
+        self.bucket
+    }
+}
+
 impl Tally {
-    fn created(&mut self, at_ms: TimeMs) {
-        let b = self.grid.of(at_ms);
+    fn created(&mut self, b: usize) {
         self.delta[b][0] += 1;
     }
 
-    fn changed(&mut self, at_ms: TimeMs, before: Status, after: Change) {
-        let b = self.grid.of(at_ms);
-        self.delta[b][slot(before)] -= 1;
-        self.delta[b][slot(status_of(after))] += 1;
-        if let Change::Failed(reason) = after
+    fn changed(&mut self, b: usize, at_ms: TimeMs, before: Status, after: Change) {
+        self.left(b, before);
+        self.entered(b, at_ms, after);
+    }
+
+    /// A row took the status of `change` at `at_ms`, in bucket `b`.
+    fn entered(&mut self, b: usize, at_ms: TimeMs, change: Change) {
+        self.delta[b][slot(status_of(change))] += 1;
+        if let Change::Failed(reason) = change
             && at_ms >= self.grid.from_ms
         {
             self.failed[b][reason_slot(reason)] += 1;
         }
+    }
+
+    /// A row left `status` in bucket `b`.
+    fn left(&mut self, b: usize, status: Status) {
+        self.delta[b][slot(status)] -= 1;
     }
 
     fn finish(self) -> Stats {
@@ -157,9 +183,11 @@ fn reason_slot(reason: FailReason) -> usize {
 }
 
 impl Projection {
-    /// Status counts per bucket of `q`'s range. Without filters, one pass over the rows'
-    /// creation times and one over the transitions (both in log order); with a domain or a
-    /// type, a walk of that group's rows. An unknown domain counts nothing.
+    /// Status counts per bucket of `q`'s range. Usually one pass over the rows' creation times
+    /// and one over the transitions, both in log order (each checked against the filter, if
+    /// any) — O(rows + transitions + buckets), no division per event. A domain or type with
+    /// few rows is counted from its own rows instead, walking their transitions a level at a
+    /// time. An unknown domain counts nothing.
     pub fn stats(&self, q: &StatsQuery) -> Stats {
         let grid = Grid::new(q);
         let n = grid.n;
@@ -168,48 +196,92 @@ impl Projection {
             delta: vec![[0; 4]; n],
             failed: vec![[0; 3]; n],
         };
-        let to_ms = tally.grid.to_ms;
-        if q.domain.is_none() && q.object_type.is_none() {
-            let created = self.rows.partition_point(|r| r.created_ms <= to_ms);
-            for r in &self.rows[..created] {
-                tally.created(r.created_ms);
-            }
-            let changed = self.transitions.partition_point(|t| t.at_ms <= to_ms);
-            for t in &self.transitions[..changed] {
-                tally.changed(t.at_ms, self.before(t), t.change);
-            }
-            return tally.finish();
-        }
-        let group = match (&q.domain, q.object_type) {
-            (Some(d), t) => match self.domain_ids.get(&d.to_ascii_lowercase()) {
-                None => return tally.finish(),
-                Some(&id) => match t {
-                    Some(t) => &self.by_domain_type[usize::from(id)][t],
-                    None => &self.by_domain[usize::from(id)],
-                },
+        let domain = match &q.domain {
+            None => None,
+            Some(d) => match self.domain_ids.get(&d.to_ascii_lowercase()) {
+                None => return tally.finish(), // a domain with no rows
+                Some(&id) => Some(id),
             },
+        };
+        let group = match (domain, q.object_type) {
+            (Some(d), Some(t)) => &self.by_domain_type[usize::from(d)][t],
+            (Some(d), None) => &self.by_domain[usize::from(d)],
             (None, Some(t)) => &self.by_type[t],
             (None, None) => &self.all,
         };
-        let mut chain: Vec<Transition> = Vec::new();
-        for &i in &group.rows {
+        if group.rows.len() < self.rows.len() / SMALL_GROUP {
+            self.stats_of_rows(&group.rows, &mut tally);
+        } else {
+            let keep = |row: &super::RowInfo| {
+                domain.is_none_or(|d| row.domain == d)
+                    && q.object_type.is_none_or(|t| row.object_type == t)
+            };
+            self.stats_in_log_order(&mut tally, keep);
+        }
+        tally.finish()
+    }
+
+    fn stats_in_log_order(&self, tally: &mut Tally, keep: impl Fn(&super::RowInfo) -> bool) {
+        let to_ms = tally.grid.to_ms;
+        let mut cursor = Cursor { bucket: 0 };
+        let created = self.rows.partition_point(|r| r.created_ms <= to_ms);
+        for r in self.rows[..created].iter().filter(|r| keep(r)) {
+            let b = cursor.at(&tally.grid, r.created_ms);
+            tally.created(b);
+        }
+        let mut cursor = Cursor { bucket: 0 };
+        let changed = self.transitions.partition_point(|t| t.at_ms <= to_ms);
+        for (t, &row) in self.transitions[..changed]
+            .iter()
+            .zip(&self.transition_rows)
+        {
+            let b = cursor.at(&tally.grid, t.at_ms);
+            if keep(&self.rows[row as usize]) {
+                tally.changed(b, t.at_ms, self.before(t), t.change);
+            }
+        }
+    }
+
+    /// The group's rows are scattered: walk their transition lists a level at a time (every
+    /// row's newest, then every row's previous, ...) so that the cache misses of different
+    /// rows overlap. A transition adds its status at its bucket and takes it away at the
+    /// bucket of the newer transition that replaced it (creation's Pending likewise).
+    fn stats_of_rows(&self, rows: &[u32], tally: &mut Tally) {
+        let to_ms = tally.grid.to_ms;
+        let mut frontier: Vec<(u32, Option<TimeMs>)> = Vec::new();
+        for &i in rows {
             let info = &self.rows[i as usize];
             if info.created_ms > to_ms {
                 continue;
             }
-            tally.created(info.created_ms);
-            chain.clear();
-            let mut at = info.last;
-            while at != NONE {
-                let t = self.transitions[at as usize];
-                chain.push(t);
-                at = t.prev;
-            }
-            for t in chain.iter().rev().filter(|t| t.at_ms <= to_ms) {
-                tally.changed(t.at_ms, self.before(t), t.change);
+            let b = tally.grid.of(info.created_ms);
+            tally.created(b);
+            if info.last != NONE {
+                frontier.push((info.last, None));
             }
         }
-        tally.finish()
+        let mut next: Vec<(u32, Option<TimeMs>)> = Vec::new();
+        while !frontier.is_empty() {
+            next.clear();
+            for &(at, newer_ms) in &frontier {
+                let t = self.transitions[at as usize];
+                if t.at_ms <= to_ms {
+                    let b = tally.grid.of(t.at_ms);
+                    tally.entered(b, t.at_ms, t.change);
+                    if let Some(n) = newer_ms.filter(|&n| n <= to_ms) {
+                        let nb = tally.grid.of(n);
+                        tally.left(nb, status_of(t.change));
+                    }
+                    if t.prev == NONE {
+                        tally.left(b, Status::Pending);
+                    }
+                }
+                if t.prev != NONE {
+                    next.push((t.prev, Some(t.at_ms)));
+                }
+            }
+            std::mem::swap(&mut frontier, &mut next);
+        }
     }
 
     /// The status a transition's row had before it.
