@@ -334,9 +334,6 @@ pub struct Projection {
     frozen_rows: u32,
     /// A bit per row: submitted through the API (else by the scenario).
     api_rows: Vec<u64>,
-    /// The row of each transition (`transitions[i]` is row `transition_rows[i]`'s), so that a
-    /// filtered stats query scans the transitions in log order too.
-    transition_rows: Vec<u32>,
 }
 
 fn path_hash(path: &str) -> u64 {
@@ -357,7 +354,6 @@ impl Projection {
     pub fn shrink_to_fit(&mut self) {
         self.rows.shrink_to_fit();
         self.transitions.shrink_to_fit();
-        self.transition_rows.shrink_to_fit();
         self.paths.shrink_to_fit();
         self.next_in_task.shrink_to_fit();
         self.next_same_path.shrink_to_fit();
@@ -585,7 +581,6 @@ impl Projection {
             process,
             change,
         });
-        self.transition_rows.push(row as u32);
         let info = &mut self.rows[row as usize];
         info.last = index;
         let was_finished = prev != NONE && self.transitions[prev as usize].change.is_end();
@@ -659,7 +654,6 @@ impl Projection {
             + (self.next_in_task.capacity() + self.next_same_path.capacity()) * 4;
         self.rows.capacity() * std::mem::size_of::<RowInfo>()
             + self.transitions.capacity() * std::mem::size_of::<Transition>()
-            + self.transition_rows.capacity() * 4
             + self.api_rows.capacity() * 8
             + self.paths.capacity()
             + groups

@@ -9,10 +9,6 @@ use crate::projection::Status;
 /// Most buckets a stats query may ask for.
 pub const BUCKETS_MAX: u32 = 10_000;
 
-/// A filter's group is counted from its own rows when it has fewer than 1/`SMALL_GROUP` of all
-/// rows; otherwise the log-order passes are cheaper.
-const SMALL_GROUP: usize = 8;
-
 /// What a stats query asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsQuery {
@@ -183,11 +179,11 @@ fn reason_slot(reason: FailReason) -> usize {
 }
 
 impl Projection {
-    /// Status counts per bucket of `q`'s range. Usually one pass over the rows' creation times
-    /// and one over the transitions, both in log order (each checked against the filter, if
-    /// any) — O(rows + transitions + buckets), no division per event. A domain or type with
-    /// few rows is counted from its own rows instead, walking their transitions a level at a
-    /// time. An unknown domain counts nothing.
+    /// Status counts per bucket of `q`'s range. Without a filter, one pass over the rows'
+    /// creation times and one over the transitions, both in log order: O(rows + transitions +
+    /// buckets), no division per event. With a domain or a type, that group's rows, walking
+    /// their transitions a level at a time (a transition does not know its row, and keeping
+    /// that would cost 4 bytes per transition). An unknown domain counts nothing.
     pub fn stats(&self, q: &StatsQuery) -> Stats {
         let grid = Grid::new(q);
         let n = grid.n;
@@ -209,36 +205,27 @@ impl Projection {
             (None, Some(t)) => &self.by_type[t],
             (None, None) => &self.all,
         };
-        if group.rows.len() < self.rows.len() / SMALL_GROUP {
-            self.stats_of_rows(&group.rows, &mut tally);
+        if domain.is_none() && q.object_type.is_none() {
+            self.stats_in_log_order(&mut tally);
         } else {
-            let keep = |row: &super::RowInfo| {
-                domain.is_none_or(|d| row.domain == d)
-                    && q.object_type.is_none_or(|t| row.object_type == t)
-            };
-            self.stats_in_log_order(&mut tally, keep);
+            self.stats_of_rows(&group.rows, &mut tally);
         }
         tally.finish()
     }
 
-    fn stats_in_log_order(&self, tally: &mut Tally, keep: impl Fn(&super::RowInfo) -> bool) {
+    fn stats_in_log_order(&self, tally: &mut Tally) {
         let to_ms = tally.grid.to_ms;
         let mut cursor = Cursor { bucket: 0 };
         let created = self.rows.partition_point(|r| r.created_ms <= to_ms);
-        for r in self.rows[..created].iter().filter(|r| keep(r)) {
+        for r in &self.rows[..created] {
             let b = cursor.at(&tally.grid, r.created_ms);
             tally.created(b);
         }
         let mut cursor = Cursor { bucket: 0 };
         let changed = self.transitions.partition_point(|t| t.at_ms <= to_ms);
-        for (t, &row) in self.transitions[..changed]
-            .iter()
-            .zip(&self.transition_rows)
-        {
+        for t in &self.transitions[..changed] {
             let b = cursor.at(&tally.grid, t.at_ms);
-            if keep(&self.rows[row as usize]) {
-                tally.changed(b, t.at_ms, self.before(t), t.change);
-            }
+            tally.changed(b, t.at_ms, self.before(t), t.change);
         }
     }
 
