@@ -38,6 +38,7 @@ use tokio::sync::oneshot;
 use crate::event::TimeMs;
 use crate::scenario::rule::Rule;
 use crate::scenario::{Scenario, ScenarioError};
+use crate::server::engine::RuleChangeError;
 use crate::server::{App, Config, EngineError, ServeError, Server, Source, Step};
 
 /// Why a test server could not start or do what it was asked.
@@ -172,31 +173,18 @@ impl TestServer {
     /// returns once it is in force and logged.
     pub async fn add_rule(&self, json: &str) -> Result<(), TestServerError> {
         let rule = Rule::from_json(json).map_err(TestServerError::Rule)?;
-        let engine = self.app.engine();
-        let blocking = Arc::clone(&engine);
-        let (_, end_seq) = tokio::task::spawn_blocking(move || blocking.add_rule(rule))
-            .await
-            .map_err(|e| ServeError::Join(e.to_string()))?
-            .map_err(|e| TestServerError::Rule(e.to_string()))?;
-        engine
-            .durable(end_seq)
-            .await
-            .map_err(|e| TestServerError::Rule(e.to_string()))
+        self.app.engine().add_rule(rule).await.map_err(rule_error)?;
+        Ok(())
     }
 
     /// Deletes the rule named `name`, or every rule when `None` (as `DELETE /_cdnsim/rules`).
     pub async fn delete_rules(&self, name: Option<&str>) -> Result<(), TestServerError> {
-        let engine = self.app.engine();
-        let blocking = Arc::clone(&engine);
         let name = name.map(str::to_owned);
-        let end_seq = tokio::task::spawn_blocking(move || blocking.delete_rules(name.as_deref()))
+        self.app
+            .engine()
+            .delete_rules(name)
             .await
-            .map_err(|e| ServeError::Join(e.to_string()))?
-            .map_err(|e| TestServerError::Rule(e.to_string()))?;
-        engine
-            .durable(end_seq)
-            .await
-            .map_err(|e| TestServerError::Rule(e.to_string()))
+            .map_err(rule_error)
     }
 
     /// Stops the server and waits until it has (open requests finish, the log is synced).
@@ -208,6 +196,14 @@ impl TestServer {
             task.await.map_err(|e| ServeError::Join(e.to_string()))??;
         }
         Ok(())
+    }
+}
+
+/// A rule change that failed: a join failure is the server's, anything else the rule's.
+fn rule_error(e: RuleChangeError) -> TestServerError {
+    match e {
+        RuleChangeError::Engine(EngineError::Join(e)) => ServeError::Join(e).into(),
+        e => TestServerError::Rule(e.to_string()),
     }
 }
 

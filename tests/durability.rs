@@ -253,11 +253,6 @@ proptest! {
 
     #[test]
     fn the_data_directory_survives_anything(ops in prop::collection::vec(op(), 1..14)) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(run(ops));
+        common::block_on(run(ops));
     }
 }

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use cdnsim::event::{Event, RuleUse, Source as RowSource};
-use cdnsim::scenario::Scenario;
 use cdnsim::server::{Config, Source};
 use common::http::*;
 use http_body_util::Full;
@@ -35,32 +34,11 @@ origin_timeout = 0
 "#;
 
 fn config(data: &Path, text: &str) -> Config {
-    let scenario = Scenario::parse(Path::new("rules.toml"), text).expect("valid scenario");
-    let mut config = Config::new(Source::Scenario {
-        scenario: Box::new(scenario),
-        data_dir: data.to_owned(),
-        fresh: false,
-    });
-    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    config
-}
-
-async fn add_rule(server: &Running, rule: &str) -> Answer {
-    post(server, "/_cdnsim/rules", "application/json", rule).await
-}
-
-async fn delete(server: &Running, path: &str) -> Answer {
-    let req = Request::delete(server.url(path))
-        .header("host", server.addr.to_string())
-        .body(Full::<Bytes>::default())
-        .expect("request");
-    send(server.addr, req).await
+    text_config(data, text)
 }
 
 async fn rules(server: &Running) -> Vec<Value> {
-    let answer = get(server, "/_cdnsim/rules").await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    answer.json()["rules"].as_array().cloned().expect("a list")
+    list_rules(server).await
 }
 
 /// A submitted row: its TaskId (shared by rows of the same domain and second) and path.

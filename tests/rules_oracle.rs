@@ -11,19 +11,15 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 
 use cdnsim::event::{Event, Record, RuleUse, Source as RowSource, TimeMs};
 use cdnsim::scenario::Forced;
-use cdnsim::scenario::Scenario;
 use cdnsim::scenario::rule::{Lifecycle, RowFacts, Rule, RuleKind};
-use cdnsim::server::{Config, Source};
+use cdnsim::server::Config;
 use common::http::*;
 use common::oracle::fold;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::{Request, StatusCode};
+use hyper::StatusCode;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -196,13 +192,7 @@ fn error_json(name: &str, s: &ErrorSpec) -> String {
 }
 
 fn config(data: &Path, at: Option<TimeMs>) -> Config {
-    let scenario = Scenario::parse(Path::new("oracle.toml"), SCENARIO).expect("valid");
-    let mut config = Config::new(Source::Scenario {
-        scenario: Box::new(scenario),
-        data_dir: data.to_owned(),
-        fresh: false,
-    });
-    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut config = text_config(data, SCENARIO);
     config.at_ms = at;
     config
 }
@@ -262,15 +252,15 @@ async fn run(ops: Vec<Op>) {
                 note(&mut seen, &answer);
             }
             Op::AddLifecycle(spec) => {
-                let answer = add(&server, &lifecycle_json(&format!("r{i}"), &spec)).await;
+                let answer = add_rule(&server, &lifecycle_json(&format!("r{i}"), &spec)).await;
                 assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
             }
             Op::AddError(spec) => {
-                let answer = add(&server, &error_json(&format!("r{i}"), &spec)).await;
+                let answer = add_rule(&server, &error_json(&format!("r{i}"), &spec)).await;
                 assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
             }
             Op::Delete(which) => {
-                let listed = list(&server).await;
+                let listed = list_rules(&server).await;
                 let path = match which {
                     None => "/_cdnsim/rules".to_owned(),
                     Some(k) if listed.is_empty() => format!("/_cdnsim/rules/none{k}"),
@@ -308,7 +298,7 @@ async fn run(ops: Vec<Op>) {
         }
     }
     let now_ms = clock_ms(&server).await;
-    let listed = list(&server).await;
+    let listed = list_rules(&server).await;
     let mut answers = BTreeMap::new();
     let records: Vec<Record> = cdnsim::log::Records::open(&log)
         .expect("opens")
@@ -351,23 +341,6 @@ fn note(seen: &mut Seen, answer: &Answer) {
     if code.is_some_and(|c| CODES.contains(&c.as_str())) {
         seen.injected += 1;
     }
-}
-
-async fn add(server: &Running, rule: &str) -> Answer {
-    post(server, "/_cdnsim/rules", "application/json", rule).await
-}
-
-async fn list(server: &Running) -> Vec<Value> {
-    let answer = get(server, "/_cdnsim/rules").await;
-    answer.json()["rules"].as_array().cloned().expect("a list")
-}
-
-async fn delete(server: &Running, path: &str) -> Answer {
-    let req = Request::delete(server.url(path))
-        .header("host", server.addr.to_string())
-        .body(Full::<Bytes>::default())
-        .expect("request");
-    send(server.addr, req).await
 }
 
 /// A rule in force in the naive count: the rule, when added, and uses so far.
@@ -565,11 +538,6 @@ proptest! {
 
     #[test]
     fn rules_answer_as_the_log_says(ops in prop::collection::vec(op(), 1..24)) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(run(ops));
+        common::block_on(run(ops));
     }
 }

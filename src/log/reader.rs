@@ -29,6 +29,14 @@ pub(crate) fn open_with_header(path: &Path) -> Result<(File, Header, u64), LogEr
     Ok((file, header, file_len))
 }
 
+/// Opens `path` and reads frames from byte `offset` (a frame boundary; the header's end for
+/// the first record); also gives the header and the file's length.
+fn open_frames(path: &Path, offset: u64) -> Result<(FrameReader, Header, u64), LogError> {
+    let (file, header, file_len) = open_with_header(path)?;
+    let frames = FrameReader::new(file, path, offset, file_len, header.has_batches())?;
+    Ok((frames, header, file_len))
+}
+
 /// Where reading resumes: a frame boundary with the seq and time of the record before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexEntry {
@@ -78,14 +86,7 @@ pub struct Records {
 impl Records {
     /// Streams `path` from its first record.
     pub fn open(path: &Path) -> Result<Records, LogError> {
-        let (file, header, file_len) = open_with_header(path)?;
-        let frames = FrameReader::new(
-            file,
-            path,
-            HEADER_LEN as u64,
-            file_len,
-            header.has_batches(),
-        )?;
+        let (frames, header, _) = open_frames(path, HEADER_LEN as u64)?;
         Ok(Records::new(frames, header, path, 0, None))
     }
 
@@ -254,14 +255,7 @@ pub(crate) fn scan_batches(
     mut on_record: impl FnMut(IndexEntry),
     mut on_batch: impl FnMut(&ScanSummary),
 ) -> Result<(Header, ScanSummary, Option<LogError>), LogError> {
-    let (file, header, file_len) = open_with_header(path)?;
-    let mut frames = FrameReader::new(
-        file,
-        path,
-        HEADER_LEN as u64,
-        file_len,
-        header.has_batches(),
-    )?;
+    let (mut frames, header, file_len) = open_frames(path, HEADER_LEN as u64)?;
     let mut summary = ScanSummary {
         records: 0,
         first_ms: None,
@@ -393,14 +387,7 @@ impl LogFile {
         let Some(entry) = entry.and_then(|i| self.index.get(i).copied()) else {
             return self.records();
         };
-        let (file, header, file_len) = open_with_header(&self.path)?;
-        let frames = FrameReader::new(
-            file,
-            &self.path,
-            entry.offset,
-            file_len,
-            header.has_batches(),
-        )?;
+        let (frames, header, _) = open_frames(&self.path, entry.offset)?;
         // The record at the entry is checked against its own time: times never decrease, so
         // `previous_ms = at_ms` accepts exactly what the full scan accepted.
         Ok(Records::new(

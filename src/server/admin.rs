@@ -483,6 +483,29 @@ impl hyper::body::Body for ChannelBody {
     }
 }
 
+/// The time an admin read is asked as of: the clock, or `x-cdnsim-replay-time` (not later
+/// than the clock); a bad header is the 400 to answer.
+pub(super) fn replay_at(
+    req: &Request<Incoming>,
+    now_ms: TimeMs,
+) -> Result<TimeMs, Box<Response<Body>>> {
+    let header = super::http::REPLAY_TIME_HEADER;
+    match req.headers().get(header) {
+        None => Ok(now_ms),
+        Some(value) => match value.to_str().ok().and_then(parse_rfc3339) {
+            Some(at_ms) if at_ms <= now_ms => Ok(at_ms),
+            _ => Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{header}: expected an RFC 3339 time {} not later than the clock ({})",
+                    crate::time::RANGE,
+                    format_ms(now_ms)
+                ),
+            ))),
+        },
+    }
+}
+
 pub(super) fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     let body = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     let mut response = Response::new(full(body));

@@ -11,12 +11,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 
-use super::admin::{error, json, read_body};
+use super::admin::{error, json, read_body, replay_at};
 use super::engine::{EngineError, RuleChangeError};
-use super::http::REPLAY_TIME_HEADER;
 use super::{App, Body};
 use crate::scenario::rule::{BookError, Entry, EntryView, Rule};
-use crate::time::{RANGE, format_ms, parse_rfc3339};
 
 /// Largest `POST rules` body.
 pub const RULE_BODY_BYTES_MAX: usize = 16 * 1024;
@@ -25,19 +23,9 @@ pub const RULE_BODY_BYTES_MAX: usize = 16 * 1024;
 pub fn list(app: &App, req: &Request<Incoming>) -> Response<Body> {
     let engine = app.engine();
     let now_ms = engine.now_ms();
-    let at_ms = match req.headers().get(REPLAY_TIME_HEADER) {
-        None => now_ms,
-        Some(value) => match value.to_str().ok().and_then(parse_rfc3339) {
-            Some(at_ms) if at_ms <= now_ms => at_ms,
-            _ => {
-                let message = format!(
-                    "{REPLAY_TIME_HEADER}: expected an RFC 3339 time {RANGE} not later than the \
-                     clock ({})",
-                    format_ms(now_ms)
-                );
-                return error(StatusCode::BAD_REQUEST, message);
-            }
-        },
+    let at_ms = match replay_at(req, now_ms) {
+        Ok(at_ms) => at_ms,
+        Err(response) => return *response,
     };
     let book = engine.model().rules().as_of(at_ms);
     #[derive(Serialize)]
@@ -67,18 +55,10 @@ pub async fn add(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         Ok(rule) => rule,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("the rule: {e}")),
     };
-    let engine = app.engine();
-    let blocking = Arc::clone(&engine);
-    let stored = rule.clone();
-    let added = match tokio::task::spawn_blocking(move || blocking.add_rule(stored)).await {
-        Ok(Ok(added)) => added,
-        Ok(Err(e)) => return change_failed(e),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    let added_ms = match app.engine().add_rule(rule.clone()).await {
+        Ok(added_ms) => added_ms,
+        Err(e) => return change_failed(e),
     };
-    let (added_ms, end_seq) = added;
-    if let Err(e) = engine.durable(end_seq).await {
-        return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-    }
     let entry = Entry {
         rule,
         added_ms,
@@ -93,16 +73,8 @@ pub async fn delete(app: &Arc<App>, name: Option<String>) -> Response<Body> {
     if app.engine().read_only() {
         return read_only();
     }
-    let engine = app.engine();
-    let blocking = Arc::clone(&engine);
-    let end_seq =
-        match tokio::task::spawn_blocking(move || blocking.delete_rules(name.as_deref())).await {
-            Ok(Ok(end_seq)) => end_seq,
-            Ok(Err(e)) => return change_failed(e),
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        };
-    if let Err(e) = engine.durable(end_seq).await {
-        return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    if let Err(e) = app.engine().delete_rules(name).await {
+        return change_failed(e);
     }
     let mut response = Response::new(super::body::full(""));
     *response.status_mut() = StatusCode::NO_CONTENT;
@@ -124,6 +96,10 @@ fn change_failed(e: RuleChangeError) -> Response<Body> {
         RuleChangeError::Book(e @ BookError::Full) => error(StatusCode::CONFLICT, e.to_string()),
         RuleChangeError::Book(e) => error(StatusCode::NOT_FOUND, e.to_string()),
         RuleChangeError::ReadOnly => read_only(),
+        RuleChangeError::Unsynced(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        RuleChangeError::Engine(e @ EngineError::Join(_)) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
         RuleChangeError::Engine(e @ EngineError::Retired) => {
             error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }

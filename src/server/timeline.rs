@@ -18,8 +18,7 @@ use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::admin::{error, json};
-use super::http::REPLAY_TIME_HEADER;
+use super::admin::{error, json, replay_at};
 use super::{App, Body};
 use crate::event::{FailReason, ObjectType, TaskId, TimeMs};
 use crate::projection::{BUCKETS_MAX, StatsQuery};
@@ -158,17 +157,9 @@ fn stats_query(
 pub fn history(app: &App, req: &Request<Incoming>) -> Response<Body> {
     let engine = app.engine();
     let now_ms = engine.now_ms();
-    let at_ms = match req.headers().get(REPLAY_TIME_HEADER) {
-        None => now_ms,
-        Some(v) => match v.to_str().ok().and_then(parse_rfc3339) {
-            Some(at) if at <= now_ms => at,
-            _ => {
-                let message = format!(
-                    "{REPLAY_TIME_HEADER}: expected an RFC 3339 time {RANGE} not later than the clock"
-                );
-                return error(StatusCode::BAD_REQUEST, message);
-            }
-        },
+    let at_ms = match replay_at(req, now_ms) {
+        Ok(at_ms) => at_ms,
+        Err(response) => return *response,
     };
     let (task_id, object_path) = match history_params(req.uri().query().unwrap_or("")) {
         Ok(p) => p,

@@ -161,6 +161,39 @@ pub fn scenario_config(data_dir: &Path, name: &str) -> Config {
     config
 }
 
+/// A server simulating the scenario given as TOML `text`, its log in `data_dir`, on a free port.
+pub fn text_config(data_dir: &Path, text: &str) -> Config {
+    let scenario = Scenario::parse(Path::new("test.toml"), text).expect("valid scenario");
+    let mut config = Config::new(Source::Scenario {
+        scenario: Box::new(scenario),
+        data_dir: data_dir.to_owned(),
+        fresh: false,
+    });
+    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config
+}
+
+/// `POST /_cdnsim/rules` with the rule's JSON.
+pub async fn add_rule(server: &Running, rule: &str) -> Answer {
+    post(server, "/_cdnsim/rules", "application/json", rule).await
+}
+
+/// `DELETE` of `path`.
+pub async fn delete(server: &Running, path: &str) -> Answer {
+    let req = Request::delete(server.url(path))
+        .header("host", server.addr.to_string())
+        .body(Full::<Bytes>::default())
+        .expect("request");
+    send(server.addr, req).await
+}
+
+/// `GET /_cdnsim/rules`: the list.
+pub async fn list_rules(server: &Running) -> Vec<Value> {
+    let answer = get(server, "/_cdnsim/rules").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.json()["rules"].as_array().cloned().expect("a list")
+}
+
 /// `POST /_cdnsim/clock` with a JSON body such as `{"advance":"5m"}`.
 pub async fn move_clock(server: &Running, body: &str) -> Answer {
     post(server, "/_cdnsim/clock", "application/json", body).await

@@ -9,6 +9,16 @@ use std::path::{Path, PathBuf};
 use cdnsim::event::{Event, FailReason, ObjectType, Process, Source, TaskId, TimeMs};
 use cdnsim::log::{Header, LogWriter};
 
+/// Runs `future` to its end on a runtime of its own (two workers), for property tests.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
 /// 2018-01-10T09:48:29.123Z
 pub const T0: TimeMs = 1_515_577_709_123;
 

@@ -2,10 +2,11 @@
 //! answer. Each is an input the simulator takes at the clock's time and the log records (held
 //! back until durable, like a write's rows), so a restart re-makes it.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{Engine, EngineError, Live, Producer};
-use crate::drive::Sink;
+use super::{Engine, EngineError};
+use crate::api::ApiError;
 use crate::event::{Event, TimeMs};
 use crate::scenario::rule::{ACTIONS, BookError, ErrorRule, Rule};
 use crate::sim::Simulator;
@@ -22,24 +23,49 @@ pub enum RuleChangeError {
     /// The log could not take the record.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The record was appended but its fsync failed.
+    #[error(transparent)]
+    Unsynced(ApiError),
 }
 
 impl Engine {
-    /// Adds `rule` at the clock's time; returns when it was added and the seq to await with
-    /// [`Engine::durable`] before answering. Blocking.
-    pub fn add_rule(&self, rule: Rule) -> Result<(TimeMs, u64), RuleChangeError> {
-        let mut added_ms = 0;
-        let end_seq = self.input(|sim, out| {
-            added_ms = sim.now_ms();
-            sim.add_rule(rule, out)
-        })?;
-        Ok((added_ms, end_seq.unwrap_or(0)))
+    /// Adds `rule` at the clock's time (on a blocking thread); returns, once its record is
+    /// durable, the time it was added.
+    pub async fn add_rule(self: &Arc<Self>, rule: Rule) -> Result<TimeMs, RuleChangeError> {
+        self.durable_input(move |sim, out| {
+            let added_ms = sim.now_ms();
+            sim.add_rule(rule, out).map(|()| added_ms)
+        })
+        .await
     }
 
-    /// Deletes the rule named `name`, or every rule; returns the seq to await. Blocking.
-    pub fn delete_rules(&self, name: Option<&str>) -> Result<u64, RuleChangeError> {
-        let end_seq = self.input(|sim, out| sim.delete_rules(name, out).map(drop))?;
-        Ok(end_seq.unwrap_or(0))
+    /// Deletes the rule named `name`, or every rule (on a blocking thread); returns once the
+    /// records are durable.
+    pub async fn delete_rules(
+        self: &Arc<Self>,
+        name: Option<String>,
+    ) -> Result<(), RuleChangeError> {
+        self.durable_input(move |sim, out| sim.delete_rules(name.as_deref(), out).map(drop))
+            .await
+    }
+
+    /// [`Engine::input`] on a blocking thread, then [`Engine::durable`] for what it logged.
+    async fn durable_input<T: Send + 'static>(
+        self: &Arc<Self>,
+        make: impl FnOnce(&mut Simulator, &mut Vec<(TimeMs, Event)>) -> Result<T, BookError>
+        + Send
+        + 'static,
+    ) -> Result<T, RuleChangeError> {
+        let blocking = Arc::clone(self);
+        let (made, end_seq) = tokio::task::spawn_blocking(move || blocking.input(make))
+            .await
+            .map_err(|e| EngineError::Join(e.to_string()))??;
+        if let Some(end_seq) = end_seq {
+            self.durable(end_seq)
+                .await
+                .map_err(RuleChangeError::Unsynced)?;
+        }
+        Ok(made)
     }
 
     /// True when a live error rule may answer calls of `action` (a cheap check, without the
@@ -56,25 +82,24 @@ impl Engine {
     /// call runs as usual), and the seq to await with [`Engine::durable`] when the rules'
     /// draws for it were logged. Blocking.
     pub fn call_rule(&self, action: &str) -> Result<(Option<ErrorRule>, Option<u64>), EngineError> {
-        let mut answer = None;
-        let end_seq = self.input(|sim, out| {
-            answer = sim.call(action, out);
-            Ok::<(), BookError>(())
-        });
-        match end_seq {
-            Ok(end_seq) => Ok((answer, end_seq)),
+        let called = self.input(|sim, out| Ok::<_, BookError>(sim.call(action, out)));
+        match called {
+            Ok(called) => Ok(called),
             Err(RuleChangeError::Engine(e)) => Err(e),
-            Err(RuleChangeError::ReadOnly | RuleChangeError::Book(_)) => Ok((None, None)),
+            // Neither happens to a call (it is never read-only here, never fsynced here).
+            Err(
+                RuleChangeError::ReadOnly | RuleChangeError::Book(_) | RuleChangeError::Unsynced(_),
+            ) => Ok((None, None)),
         }
     }
 
-    /// Gives the simulator an input at the clock's time (after everything due by then, as a
-    /// write does) and logs what it emits as one batch held back until durable; gives the seq
-    /// to await, if it emitted anything.
-    fn input(
+    /// A rule input at the clock's time ([`Engine::log_input`]); gives what `make` gave and
+    /// the seq to await, if it logged anything. The error-rule bits are published once the
+    /// records are appended. Blocking.
+    fn input<T>(
         &self,
-        make: impl FnOnce(&mut Simulator, &mut Vec<(TimeMs, Event)>) -> Result<(), BookError>,
-    ) -> Result<Option<u64>, RuleChangeError> {
+        make: impl FnOnce(&mut Simulator, &mut Vec<(TimeMs, Event)>) -> Result<T, BookError>,
+    ) -> Result<(T, Option<u64>), RuleChangeError> {
         let Some(mut p) = self.producer() else {
             return Err(RuleChangeError::ReadOnly);
         };
@@ -82,43 +107,13 @@ impl Engine {
             return Err(self.refusal().into());
         }
         let now_ms = self.now_ms();
-        let mut result = self.produce(&mut p, now_ms);
-        let mut made = Ok(());
-        let mut logged = false;
+        let result = self.log_input(&mut p, now_ms, make);
+        let logged = result.as_ref().is_ok_and(|(_, logged)| *logged);
         if result.is_ok() {
-            let Producer {
-                sim,
-                writer,
-                batch,
-                pending,
-                ..
-            } = &mut *p;
-            batch.clear();
-            made = make(sim, batch);
-            logged = !batch.is_empty();
-            if logged {
-                result = Live {
-                    engine: self,
-                    writer,
-                    pending,
-                    hold: true,
-                }
-                .take(batch);
-            }
-            if result.is_ok() {
-                self.note_error_actions(sim);
-            }
+            self.note_error_actions(&p.sim);
         }
-        if self.commit.is_per_write() && logged && result.is_ok() {
-            result = self.sync_and_release(&mut p);
-        }
-        if result.is_err() {
-            p.fail();
-            self.stop();
-        }
-        result?;
-        made?;
-        Ok(logged.then(|| p.writer.next_seq()))
+        let made = self.settle(&mut p, result, logged)?.0?;
+        Ok((made, logged.then(|| p.writer.next_seq())))
     }
 
     /// Publishes which actions live error rules answer (for [`Engine::may_inject`]).

@@ -5,9 +5,9 @@
 use super::{Engine, EngineError, Producer};
 use crate::api::{ApiError, WriteRequest, decide};
 use crate::drive::Sink;
-use crate::event::{TaskId, TimeMs};
+use crate::event::{Event, TaskId, TimeMs};
 use crate::locks;
-use crate::sim::Submission;
+use crate::sim::Simulator;
 
 impl Engine {
     /// Makes a write at the clock's time: decides it (the caller checked its parameters), lets
@@ -32,23 +32,31 @@ impl Engine {
             request,
             now_ms,
         )?;
-        let mut result = self.create(&mut p, submissions, now_ms);
-        if self.commit.is_per_write() && result.is_ok() {
-            result = self.sync_and_release(&mut p).and(result);
-        }
-        if result.is_err() {
-            p.fail();
-            self.stop();
-        }
-        result.map_err(unavailable)
+        let logged = self.log_input(&mut p, now_ms, |sim, batch| {
+            let mut task_ids: Vec<TaskId> = Vec::new();
+            for submission in submissions {
+                // Ids never repeat across domains (the batcher keys them by domain).
+                task_ids.extend(sim.submit(submission, batch));
+            }
+            task_ids
+        });
+        let task_ids = self.settle(&mut p, logged.map(|(ids, _)| ids), true);
+        task_ids
+            .map(|ids| (ids, p.writer.next_seq()))
+            .map_err(unavailable)
     }
 
-    fn create(
+    /// Gives the simulator an input at `now_ms` — after everything due by then, so that a
+    /// restart re-running the log sees the same order — and logs what `make` emits as one
+    /// atomic batch held back from readers until it is durable. Whatever that made due at
+    /// once (a zero queue delay) follows it, so the log never holds back an event due by the
+    /// clock. Gives `make`'s value and whether anything was logged.
+    pub(super) fn log_input<T>(
         &self,
         p: &mut Producer,
-        submissions: Vec<Submission>,
         now_ms: TimeMs,
-    ) -> Result<(Vec<TaskId>, u64), EngineError> {
+        make: impl FnOnce(&mut Simulator, &mut Vec<(TimeMs, Event)>) -> T,
+    ) -> Result<(T, bool), EngineError> {
         self.produce(p, now_ms)?;
         let Producer {
             sim,
@@ -58,24 +66,37 @@ impl Engine {
             ..
         } = &mut *p;
         batch.clear();
-        let mut task_ids: Vec<TaskId> = Vec::new();
-        for submission in submissions {
-            // Ids never repeat across domains (the batcher keys them by domain).
-            task_ids.extend(sim.submit(submission, batch));
+        let made = make(sim, batch);
+        let logged = !batch.is_empty();
+        if logged {
+            super::Live {
+                engine: self,
+                writer,
+                pending,
+                hold: true,
+            }
+            .take(batch)?;
+            self.produce(p, now_ms)?;
         }
-        // One atomic batch, held back from readers until it is durable.
-        super::Live {
-            engine: self,
-            writer,
-            pending,
-            hold: true,
+        Ok((made, logged))
+    }
+
+    /// Ends an input: with [`super::Commit::PerWrite`], syncs what it logged now; after any
+    /// failure, cuts the log back to what was durable and takes nothing more.
+    pub(super) fn settle<T>(
+        &self,
+        p: &mut Producer,
+        mut result: Result<T, EngineError>,
+        logged: bool,
+    ) -> Result<T, EngineError> {
+        if self.commit.is_per_write() && logged && result.is_ok() {
+            result = self.sync_and_release(p).and(result);
         }
-        .take(batch)?;
-        // Whatever the new rows made due already (a zero queue delay) follows them at once,
-        // so the log never holds back an event due by the clock — and a restart, which
-        // re-runs each write the same way, finds the same order.
-        self.produce(p, now_ms)?;
-        Ok((task_ids, p.writer.next_seq()))
+        if result.is_err() {
+            p.fail();
+            self.stop();
+        }
+        result
     }
 }
 
