@@ -123,3 +123,240 @@ async fn stats_and_history_answer_from_the_served_log() {
     }
     server.stop().await;
 }
+
+/// A GET or POST with extra headers.
+async fn call(
+    server: &Running,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(server.url(path))
+        .header("host", server.addr.to_string());
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let body = http_body_util::Full::new(hyper::body::Bytes::from(body.to_owned()));
+    send(server.addr, req.body(body).expect("a request")).await
+}
+
+/// The page and its assets: embedded, typed, fenced to this server by their policy.
+#[tokio::test]
+async fn the_page_is_served_with_its_assets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = ci_replay_log(dir.path());
+    let server = Running::start(log_config(&log)).await;
+    for (path, kind, needle) in [
+        ("/_cdnsim/ui", "text/html", "<svg id=\"chart\""),
+        ("/_cdnsim/ui/", "text/html", "<svg id=\"chart\""),
+        (
+            "/_cdnsim/ui/app.js",
+            "text/javascript",
+            "DescribeRefreshTasks",
+        ),
+        ("/_cdnsim/ui/app.css", "text/css", "--complete"),
+    ] {
+        let answer = get(&server, path).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert!(
+            answer.headers["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with(kind)
+        );
+        let csp = answer.headers["content-security-policy"]
+            .to_str()
+            .expect("ascii");
+        assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"));
+        assert!(answer.body.contains(needle), "{path}");
+    }
+    let missing = get(&server, "/_cdnsim/ui/other.js").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.json()["error"]
+            .as_str()
+            .expect("a message")
+            .contains("/_cdnsim/ui")
+    );
+    let posted = call(&server, "POST", "/_cdnsim/ui", &[], "").await;
+    assert_eq!(posted.status, StatusCode::METHOD_NOT_ALLOWED);
+    // No token: there is nothing to sign in to.
+    let login = call(&server, "POST", "/_cdnsim/ui/login", &[], "token=x").await;
+    assert_eq!(login.status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+/// `GET /_cdnsim/scenario`: a log alone knows its domains only; a scenario (or a log with the
+/// scenario that made it) has its span, incidents and scripts.
+#[tokio::test]
+async fn the_scenario_endpoint_frames_the_timeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = ci_replay_log(dir.path());
+    let alone = Running::start(log_config(&log)).await;
+    let info = get(&alone, "/_cdnsim/scenario").await.json();
+    assert_eq!(info["source"], "log");
+    assert_eq!(info["read_only"], true);
+    assert_eq!(info["start"], Value::Null);
+    assert_eq!(info["scripts"], serde_json::json!([]));
+    let mut domains: Vec<String> = serde_json::from_value(info["domains"].clone()).expect("names");
+    domains.sort();
+    let scenario =
+        cdnsim::scenario::Scenario::load(&scenario_path("ci-replay.toml")).expect("valid");
+    let mut expected: Vec<String> = scenario.domains.iter().map(|d| d.name.clone()).collect();
+    expected.sort();
+    assert_eq!(domains, expected);
+    alone.stop().await;
+
+    let mut config = log_config(&log);
+    config.log_scenario = Some(Box::new(scenario.clone()));
+    let with = Running::start(config).await;
+    let info = get(&with, "/_cdnsim/scenario").await.json();
+    assert_eq!(info["start"], "2026-11-20T00:00:00.000Z");
+    let scripts = info["scripts"].as_array().expect("scripts");
+    assert_eq!(scripts.len(), scenario.scripts.len());
+    assert!(
+        scripts
+            .iter()
+            .any(|s| s["outcome"] == "Failed" && s["reason"].is_string())
+    );
+    with.stop().await;
+
+    // A scenario that did not make the log is refused at start.
+    let mut config = log_config(&log);
+    let other = cdnsim::scenario::Scenario::load(&scenario_path("outage.toml")).expect("valid");
+    config.log_scenario = Some(Box::new(other));
+    let refused = cdnsim::server::Server::bind(config)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        refused.to_string().contains("fingerprints differ"),
+        "{refused}"
+    );
+
+    let live = Running::start(scenario_config(&dir.path().join("outage"), "outage.toml")).await;
+    let info = get(&live, "/_cdnsim/scenario").await.json();
+    assert_eq!(
+        (info["source"].as_str(), info["read_only"].as_bool()),
+        (Some("scenario"), Some(false))
+    );
+    let incident = &info["incidents"][0];
+    assert_eq!(incident["domain"], "img.example.com");
+    assert!(incident["start"].as_str() < incident["end"].as_str());
+    live.stop().await;
+}
+
+/// A read marked `x-cdnsim-observer` (the page's) is neither answered nor counted by an
+/// error rule: looking does not change what the client under test will see.
+#[tokio::test]
+async fn an_observer_read_leaves_error_rules_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Running::start(scenario_config(dir.path(), "quickstart.toml")).await;
+    let rule =
+        r#"{"name":"busy","action":"DescribeRefreshTasks","error":"Throttling.User","times":1}"#;
+    assert_eq!(add_rule(&server, rule).await.status, StatusCode::CREATED);
+    let path = "/?Action=DescribeRefreshTasks&Format=JSON";
+    for _ in 0..3 {
+        let seen = call(&server, "GET", path, &[("x-cdnsim-observer", "1")], "").await;
+        assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    }
+    assert_eq!(list_rules(&server).await[0]["remaining"], 1);
+    let client = call(&server, "GET", path, &[], "").await;
+    assert_ne!(
+        client.status,
+        StatusCode::OK,
+        "the client still meets the rule"
+    );
+    assert_eq!(list_rules(&server).await[0]["remaining"], 0);
+    server.stop().await;
+}
+
+/// With `--admin-token`: the sign-in form sets a cookie that opens the admin endpoints and,
+/// with access keys, the API's reads (not its writes) without a signature.
+#[tokio::test]
+async fn the_sign_in_cookie_opens_what_the_token_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = scenario_config(dir.path(), "quickstart.toml");
+    config.admin_token = Some("tok en".into());
+    config.access_keys = vec!["id:secret".parse().expect("a key")];
+    let server = Running::start(config).await;
+    let form = "application/x-www-form-urlencoded";
+    let wrong = call(
+        &server,
+        "POST",
+        "/_cdnsim/ui/login",
+        &[("content-type", form)],
+        "token=nope",
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers.get("set-cookie").is_none());
+    assert!(wrong.body.contains("not this server's admin token"));
+    let right = call(
+        &server,
+        "POST",
+        "/_cdnsim/ui/login",
+        &[("content-type", form)],
+        "token=tok+en",
+    )
+    .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER, "{}", right.body);
+    assert_eq!(right.headers["location"], "/_cdnsim/ui");
+    let set = right.headers["set-cookie"].to_str().expect("ascii");
+    let cookie = set.split(';').next().expect("name=value").to_owned();
+    assert!(
+        !cookie.contains("tok"),
+        "the cookie holds a digest, not the token: {cookie}"
+    );
+    let with = [("cookie", cookie.as_str())];
+
+    for path in ["/_cdnsim/ui", "/_cdnsim/stats", "/_cdnsim/clock"] {
+        assert_eq!(
+            call(&server, "GET", path, &[], "").await.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+        assert_eq!(
+            call(&server, "GET", path, &with, "").await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let bearer = [("authorization", "Bearer tok en")];
+    assert_eq!(
+        call(&server, "GET", "/_cdnsim/stats", &bearer, "")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let read = "/?Action=DescribeRefreshTasks&Format=JSON";
+    assert_ne!(
+        call(&server, "GET", read, &[], "").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&server, "GET", read, &with, "").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&server, "GET", read, &bearer, "").await.status,
+        StatusCode::OK
+    );
+    let write = "/?Action=RefreshObjectCaches&Format=JSON&ObjectPath=http%3A%2F%2Fstatic.example.com%2Fa.js";
+    let refused = call(&server, "GET", write, &with, "").await;
+    assert_ne!(
+        refused.status,
+        StatusCode::OK,
+        "a write still needs a signature"
+    );
+    assert!(
+        refused.body.contains("AccessKeyId") || refused.body.contains("Signature"),
+        "{}",
+        refused.body
+    );
+    server.stop().await;
+}

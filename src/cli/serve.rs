@@ -32,19 +32,24 @@ const SPEED_MAX: f64 = 1e6;
 /// time with the header `x-cdnsim-replay-time: <RFC 3339>`. Admin endpoints: GET
 /// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N, /_cdnsim/health, /_cdnsim/metrics,
 /// /_cdnsim/stats (status counts per time bucket), /_cdnsim/history?task_id=ID (a task's
-/// transitions);
+/// transitions), /_cdnsim/scenario (span, domains, incidents, scripts);
 /// POST /_cdnsim/reset (start the scenario over); POST, GET and DELETE /_cdnsim/rules
 /// (rules that force the outcome of the rows you submit, e.g. {"name":"origin-down",
 /// "match":{"domain":"img.example.com"},"outcome":"failed","reason":"origin_timeout"}, or make
 /// an action answer an error, e.g. {"name":"busy","action":"RefreshObjectCaches",
 /// "error":"Throttling.User","times":2}; the README's "Testing your app" has them all).
 ///
+/// The web timeline is at /_cdnsim/ui: open it in a browser for a chart of the whole run, a
+/// replay-time scrubber, the task table as the API answers it at that time, a task's history
+/// and the quota; it follows a moving clock.
+///
 /// Example: cdnsim serve --scenario scenarios/quickstart.toml, then curl
 /// 'http://127.0.0.1:18555/?Action=DescribeRefreshTasks&Format=JSON'
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("source").required(true).args(["scenario", "log"]))]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(true).args(["scenario", "log"]))]
 pub(super) struct Args {
-    /// A scenario to simulate and serve (its log goes into --data-dir).
+    /// A scenario to simulate and serve (its log goes into --data-dir). With --log: the
+    /// scenario that made the log, for the web timeline's incident and script marks.
     #[arg(long, value_name = "SCENARIO")]
     scenario: Option<PathBuf>,
     /// A finished log (`*.cdnlog`) to serve read-only: write actions answer 403.
@@ -85,7 +90,9 @@ pub(super) struct Args {
     #[arg(long = "access-key", value_name = "ID:SECRET")]
     access_keys: Vec<AccessKey>,
     /// Require `Authorization: Bearer TOKEN` on every /_cdnsim/ endpoint but health (else
-    /// 401). Without it they are open; with --access-key, start-up warns about that.
+    /// 401; the web timeline asks for it in a sign-in form and keeps a cookie). Without it
+    /// they are open; with --access-key, start-up warns about that. The token also stands in
+    /// for a signature on the API's reads, so the web timeline works with --access-key.
     #[arg(long, value_name = "TOKEN")]
     admin_token: Option<String>,
     /// How writes become durable before they are answered: group (concurrent writes share
@@ -128,7 +135,7 @@ enum ClockArg {
 
 impl Args {
     fn config(&self, ephemeral: Option<&Path>) -> Result<Config, CliError> {
-        let source = self.source(ephemeral)?;
+        let (source, log_scenario) = self.source(ephemeral)?;
         let clock = match self.clock {
             ClockArg::Manual => ClockMode::Manual,
             ClockArg::Live if self.speed > 0.0 && self.speed <= SPEED_MAX => {
@@ -174,14 +181,18 @@ impl Args {
         config.body_budget_bytes = self.body_budget;
         config.body_timeout = self.idle_timeout;
         config.keep_old = self.keep_old;
+        config.log_scenario = log_scenario;
         Ok(config)
     }
 }
 
 impl Args {
     /// What to serve: `--scenario` (with its data directory; under `ephemeral`, when given)
-    /// or `--log`.
-    fn source(&self, ephemeral: Option<&Path>) -> Result<Source, CliError> {
+    /// or `--log` (with the scenario that made it, when given too).
+    fn source(
+        &self,
+        ephemeral: Option<&Path>,
+    ) -> Result<(Source, Option<Box<Scenario>>), CliError> {
         match (&self.scenario, &self.log) {
             (Some(path), None) => {
                 if self.ephemeral && (self.data_dir.is_some() || self.fresh) {
@@ -201,19 +212,21 @@ impl Args {
                     (None, Some(dir)) => dir.clone(),
                     (None, None) => PathBuf::from("cdnsim-data").join(stem),
                 };
-                Ok(Source::Scenario {
+                let source = Source::Scenario {
                     scenario: Box::new(scenario),
                     data_dir,
                     fresh: self.fresh,
-                })
+                };
+                Ok((source, None))
             }
-            (None, Some(path)) => {
+            (scenario, Some(path)) => {
                 if self.data_dir.is_some() || self.fresh || self.ephemeral {
                     return Err(CliError::Usage(
                         "--data-dir, --fresh and --ephemeral go with --scenario, not --log".into(),
                     ));
                 }
-                Ok(Source::Log(path.clone()))
+                let scenario = scenario.as_deref().map(Scenario::load).transpose()?;
+                Ok((Source::Log(path.clone()), scenario.map(Box::new)))
             }
             _ => Err(CliError::Usage("give one of --scenario and --log".into())),
         }

@@ -141,6 +141,11 @@ impl ReadModel {
         self.projection.event_count()
     }
 
+    /// The log this model folds: its scenario fingerprint and seed.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
     /// Time of the last event applied.
     pub fn last_ms(&self) -> Option<TimeMs> {
         self.projection.last_ms()

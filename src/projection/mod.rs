@@ -386,6 +386,11 @@ impl Projection {
         self.last_ms
     }
 
+    /// Every domain with a row, in the order of their first rows.
+    pub fn domains(&self) -> &[String] {
+        &self.domains
+    }
+
     /// Creation time of the first row.
     pub fn first_ms(&self) -> Option<TimeMs> {
         self.rows.first().map(|r| r.created_ms)

@@ -1,5 +1,6 @@
 //! The admin endpoints under `/_cdnsim/`: `clock` (GET, and POST for the manual clock),
-//! `events`, `health`, `metrics`, `reset`, and `rules` (in `rules.rs`). Answers are JSON (`{"error": "..."}` on failure),
+//! `events`, `health`, `metrics`, `reset`, `rules` (in `rules.rs`), the web timeline's JSON
+//! (`stats`, `history`, `scenario`, in `timeline.rs`) and its page (`ui`, in `ui.rs`). Answers are JSON (`{"error": "..."}` on failure),
 //! JSON lines for `events`, and the Prometheus text format for `metrics`.
 
 use std::pin::Pin;
@@ -8,15 +9,13 @@ use std::task::{Context, Poll};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Frame, Incoming};
-use hyper::header::{
-    ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
-};
+use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::body::full;
 use super::engine::{EngineError, Step};
-use super::{App, Body, ClockMode, rules, timeline};
+use super::{App, Body, ClockMode, auth, rules, timeline, ui};
 use crate::event::{Record, TimeMs};
 use crate::log::Records;
 use crate::time::{format_ms, parse_rfc3339};
@@ -33,18 +32,12 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let empty_name =
         raw_path.trim_end_matches('/') != raw_path && raw_path.trim_matches('/') == "_cdnsim/rules";
     let path = raw_path.trim_start_matches("/_cdnsim").trim_matches('/');
-    if path != "health"
-        && let Some(token) = &app.config.admin_token
-        && !bearer_matches(&req, token)
-    {
-        let mut response = error(
-            StatusCode::UNAUTHORIZED,
-            "this endpoint needs the admin token: Authorization: Bearer <--admin-token>".into(),
-        );
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
+    if let Some(refusal) = refused(app, &req, path) {
+        return refusal;
+    }
+    if path == "ui" || path.starts_with("ui/") {
+        let path = path.to_owned();
+        return ui(app, req, &path).await;
     }
     match (req.method(), path) {
         (&Method::GET, "clock") => json(StatusCode::OK, &clock(app)),
@@ -63,6 +56,7 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "rules") => rules::list(app, &req),
         (&Method::GET, "stats") => timeline::stats(app, &req),
         (&Method::GET, "history") => timeline::history(app, &req),
+        (&Method::GET, "scenario") => timeline::scenario(app),
         (&Method::POST, "rules") => rules::add(app, req).await,
         (&Method::DELETE, "rules") if empty_name => {
             error(StatusCode::NOT_FOUND, "no rule named \"\"".into())
@@ -78,29 +72,67 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (_, "reset") => not_allowed("POST"),
         (_, "rules") => not_allowed("GET, POST, DELETE"),
         (_, p) if p.starts_with("rules/") => not_allowed("DELETE"),
-        (_, "events" | "health" | "metrics" | "stats" | "history") => not_allowed("GET"),
+        (_, "events" | "health" | "metrics" | "stats" | "history" | "scenario") => {
+            not_allowed("GET")
+        }
         _ => error(
             StatusCode::NOT_FOUND,
             format!(
-                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, history, metrics, reset, rules and stats"
+                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, history, metrics, reset, rules, scenario, stats and ui"
             ),
         ),
     }
 }
 
-/// True when the request carries `Authorization: Bearer <token>`. The comparison takes the
-/// same time wherever the first difference is.
-fn bearer_matches(req: &Request<Incoming>, token: &str) -> bool {
-    let Some(given) = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The answer to a request that needs the admin token and does not show it: the sign-in form
+/// for the page, 401 for the rest. `health` and the sign-in form's POST need no token.
+fn refused(app: &App, req: &Request<Incoming>, path: &str) -> Option<Response<Body>> {
+    let token = app.config.admin_token.as_ref()?;
+    let method = req.method();
+    if path == "health"
+        || (method == Method::POST && path == "ui/login")
+        || auth::admitted(req.headers(), token)
+    {
+        return None;
+    }
+    if method == Method::GET && (path == "ui" || path == "ui/index.html") {
+        return Some(auth::sign_in_page(None));
+    }
+    let mut response = error(
+        StatusCode::UNAUTHORIZED,
+        "this endpoint needs the admin token: Authorization: Bearer <--admin-token>".into(),
+    );
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    Some(response)
+}
+
+/// The web timeline: the page and its assets (GET), and its sign-in form (POST `ui/login`).
+async fn ui(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Response<Body> {
+    match (req.method(), path) {
+        (&Method::POST, "ui/login") => match &app.config.admin_token {
+            None => error(
+                StatusCode::NOT_FOUND,
+                "this server has no admin token: open /_cdnsim/ui directly".into(),
+            ),
+            Some(token) => {
+                let token = token.clone();
+                match read_body(app, req, auth::LOGIN_BODY_BYTES_MAX).await {
+                    Ok(form) => auth::login(&form, &token),
+                    Err(response) => *response,
+                }
+            }
+        },
+        (&Method::GET, path) => ui::asset(path).unwrap_or_else(|| {
+            error(
+                StatusCode::NOT_FOUND,
+                format!("no page /_cdnsim/{path}; the timeline is at /_cdnsim/ui"),
+            )
+        }),
+        (_, "ui/login") => not_allowed("POST"),
+        _ => not_allowed("GET"),
+    }
 }
 
 /// `GET health`: 200 `{"status":"ok"}`, or 503 with the reason when the log writer or the
@@ -220,7 +252,7 @@ pub(super) async fn read_body(
     let too_large = || {
         Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body must be JSON of at most {max} bytes"),
+            format!("the body must be at most {max} bytes"),
         ))
     };
     let declared = req

@@ -31,6 +31,10 @@ use crate::api::VERSION;
 /// The header that asks for an answer as of an earlier time.
 pub const REPLAY_TIME_HEADER: &str = "x-cdnsim-replay-time";
 
+/// The header that marks a read as an observer's (the web timeline's): error rules neither
+/// answer it nor count it, so looking never changes what the clients under test see.
+pub const OBSERVER_HEADER: &str = "x-cdnsim-observer";
+
 /// Answers any request: `/_cdnsim/...` goes to the admin endpoints, everything else is API.
 pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     // Wall time measures latency only; it never reaches the log or a body.
@@ -83,6 +87,8 @@ struct Decoded {
     form: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     body: Bytes,
+    /// The request shows the admin token (bearer header or the page's cookie).
+    admin: bool,
     /// The body's share of the server's body budget, given back when the request is answered.
     _held: Option<OwnedSemaphorePermit>,
 }
@@ -143,7 +149,8 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, String, R
     };
     // An error rule answers before the action runs (its parameters unchecked, as a gateway's
     // flow control does).
-    if engine.may_inject(&action)
+    if !(reads(&action) && decoded.header(OBSERVER_HEADER).is_some())
+        && engine.may_inject(&action)
         && let Some(rule) = injected(&engine, &action).await
     {
         let (label, action, response) = fail(format, ApiError::injected(rule.error));
@@ -208,7 +215,8 @@ fn action_and_params(decoded: &Decoded) -> (String, bool, Params) {
 }
 
 /// Every check between a decoded request and its action; gives the time the request asks
-/// for with `x-cdnsim-replay-time`, if it does.
+/// for with `x-cdnsim-replay-time`, if it does. A read showing the admin token needs no
+/// signature.
 fn check(
     app: &App,
     decoded: &Decoded,
@@ -226,7 +234,9 @@ fn check(
     if version_of(decoded, params, v1).is_some_and(|v| v != VERSION) {
         return Err(ErrorKind::InvalidVersion.into());
     }
-    if let Some(verifier) = &app.verifier {
+    if let Some(verifier) = &app.verifier
+        && !(decoded.admin && reads(action))
+    {
         let request = SignedRequest {
             method: &decoded.method,
             path: "/",
@@ -251,6 +261,11 @@ fn check(
             Some(at_ms) => Ok(Some(at_ms)),
         },
     }
+}
+
+/// True for an action that only reads.
+fn reads(action: &str) -> bool {
+    Action::from_name(action).is_some_and(|a| !a.writes())
 }
 
 /// The API version a request names: `Version` (V1) or `x-acs-version` (V3).
@@ -320,6 +335,10 @@ async fn decode(app: &App, req: Request<Incoming>) -> Result<Decoded, ApiError> 
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // The admin token stands in for a signature on reads, for the web timeline (which cannot
+    // sign): a request showing it may read without one.
+    let admin = (app.config.admin_token.as_ref())
+        .is_some_and(|token| super::auth::admitted(req.headers(), token));
     let (parts, body) = req.into_parts();
     let (body, held) = read_body(app, body, declared).await?;
     let query = encoding::parse_pairs(parts.uri.query().unwrap_or(""))?;
@@ -355,6 +374,7 @@ async fn decode(app: &App, req: Request<Incoming>) -> Result<Decoded, ApiError> 
         form,
         headers,
         body,
+        admin,
         _held: held,
     })
 }

@@ -13,6 +13,7 @@
 //! the log first.
 
 pub mod admin;
+pub mod auth;
 pub mod body;
 pub mod conns;
 pub mod engine;
@@ -20,6 +21,7 @@ pub mod http;
 pub mod metrics;
 pub mod rules;
 pub mod timeline;
+pub mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -115,6 +117,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Logs a reset moves aside that are kept (`events.cdnlog.old.N`); older ones are removed.
     pub keep_old: usize,
+    /// Serving a log: the scenario that made it, whose incidents and scripts the web timeline
+    /// marks (checked against the log's fingerprint when the server starts).
+    pub log_scenario: Option<Box<Scenario>>,
 }
 
 impl Config {
@@ -136,6 +141,7 @@ impl Config {
             connections_max: 1024,
             shutdown_grace: Duration::from_secs(10),
             keep_old: 10,
+            log_scenario: None,
         }
     }
 }
@@ -188,6 +194,14 @@ impl App {
     /// answer never mixes two timelines.
     pub fn engine(&self) -> Arc<Engine> {
         Arc::clone(&crate::locks::read(&self.engine))
+    }
+
+    /// The scenario being served, or the one that made the log being served when given.
+    pub fn scenario(&self) -> Option<&Scenario> {
+        match &self.config.source {
+            Source::Scenario { scenario, .. } => Some(scenario),
+            Source::Log(_) => self.config.log_scenario.as_deref(),
+        }
     }
 
     /// Starts a new timeline (`POST /_cdnsim/reset`): the current one stops taking writes, its
@@ -246,6 +260,15 @@ impl Server {
         })
         .await
         .map_err(|e| ServeError::Join(e.to_string()))??;
+        if let (Source::Log(path), Some(scenario)) = (&config.source, &config.log_scenario)
+            && engine.model().origin().fingerprint != scenario.fingerprint()
+        {
+            return Err(ServeError::Config(format!(
+                "{} was not made by the scenario given with it (their fingerprints differ): \
+                 give the scenario file the log was simulated from, or --log alone",
+                path.display()
+            )));
+        }
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| ServeError::Bind {

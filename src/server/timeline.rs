@@ -1,5 +1,6 @@
 //! The JSON behind the web timeline: `GET /_cdnsim/stats` (status counts per time bucket) and
-//! `GET /_cdnsim/history` (a task's rows and every transition), both from the read model.
+//! `GET /_cdnsim/history` (a task's rows and every transition), both from the read model, and
+//! `GET /_cdnsim/scenario` (the span, domains, incidents and scripts the page marks).
 //!
 //! `stats?from=T1&to=T2&buckets=N[&domain=D][&type=TYPE]` answers
 //! `{"from","to","bucket_ms","buckets":[{"end","pending","refreshing","complete","failed",
@@ -197,6 +198,86 @@ pub fn history(app: &App, req: &Request<Incoming>) -> Response<Body> {
         })
         .collect();
     json(StatusCode::OK, &serde_json::json!({ "rows": rows }))
+}
+
+/// `GET scenario`: what the page needs to draw the timeline's frame — whether the server
+/// takes writes, the scenario's span, the domains, incident windows and scripted submissions.
+/// Serving a log without its scenario (`--log` alone), the span, incidents and scripts are
+/// unknown: `null` and empty; the domains are those in the log.
+pub fn scenario(app: &App) -> Response<Body> {
+    let engine = app.engine();
+    let model = engine.model();
+    let source = match app.config.source {
+        super::Source::Log(_) => "log",
+        super::Source::Scenario { .. } => "scenario",
+    };
+    let (start, end, domains, incidents, scripts) = match app.scenario() {
+        None => (
+            Value::Null,
+            Value::Null,
+            model.projection().domains().to_vec(),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Some(s) => {
+            let name = |i: usize| s.domains.get(i).map_or("", |d| d.name.as_str());
+            let incidents = s
+                .incidents
+                .iter()
+                .map(|i| {
+                    serde_json::json!({
+                        "domain": name(i.domain),
+                        "start": format_ms(i.start_ms),
+                        "end": format_ms(i.end_ms),
+                        "failure_rate": i.failure_rate,
+                        "reason": i.reason.as_str(),
+                    })
+                })
+                .collect();
+            let scripts = s
+                .scripts
+                .iter()
+                .map(|sc| script_json(sc, name(sc.domain)))
+                .collect();
+            (
+                format_ms(s.start_ms).into(),
+                format_ms(s.end_ms()).into(),
+                s.domains.iter().map(|d| d.name.clone()).collect(),
+                incidents,
+                scripts,
+            )
+        }
+    };
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "source": source,
+            "read_only": engine.read_only(),
+            "start": start,
+            "end": end,
+            "domains": domains,
+            "incidents": incidents,
+            "scripts": scripts,
+        }),
+    )
+}
+
+fn script_json(script: &crate::scenario::Script, domain: &str) -> Value {
+    let mut s = Map::new();
+    s.insert("at".into(), format_ms(script.at_ms).into());
+    s.insert("domain".into(), domain.into());
+    s.insert("type".into(), script.object_type.as_str().into());
+    s.insert("paths".into(), script.paths.len().into());
+    match script.outcome {
+        crate::scenario::Forced::Complete => {
+            s.insert("outcome".into(), "Complete".into());
+        }
+        crate::scenario::Forced::Failed(reason) => {
+            s.insert("outcome".into(), "Failed".into());
+            s.insert("reason".into(), reason.as_str().into());
+        }
+    }
+    Value::Object(s)
 }
 
 fn history_params(query: &str) -> Result<(TaskId, Option<String>), String> {
