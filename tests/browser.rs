@@ -167,6 +167,15 @@ impl Browser {
         }
     }
 
+    /// Forgets which answer the table shows, so that the next `table` waits for a new one.
+    async fn forget_table(&self) {
+        self.js(
+            "delete document.getElementById('tasks').dataset.at;",
+            vec![],
+        )
+        .await;
+    }
+
     /// The task table once it shows the answer as of `at` for a query containing `needle`.
     async fn table(&mut self, at: &str, needle: &str) -> Table {
         let value = self
@@ -177,16 +186,6 @@ impl Browser {
             )
             .await;
         serde_json::from_value(value).expect("a table")
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .expect(css)
-            .text()
-            .await
-            .expect("text")
     }
 
     async fn click(&self, css: &str) {
@@ -382,6 +381,7 @@ async fn the_page_shows_what_query_and_dump_show() {
 
     // A typed time, inside the incident.
     let typed = "2026-11-11T11:30:00.250Z";
+    b.forget_table().await;
     b.type_in("#replay-time", typed).await;
     let page = b.table(typed, "PageNumber=1").await;
     assert_same(&page, &query_table(&log, typed, &[]), "at a typed time");
@@ -393,6 +393,7 @@ async fn the_page_shows_what_query_and_dump_show() {
     );
 
     // The scrubber, moved as a drag would, to 60% of its range.
+    b.forget_table().await;
     let scrubbed = b
         .js(
             "const s = document.getElementById('scrubber'); \
@@ -423,7 +424,9 @@ async fn the_page_shows_what_query_and_dump_show() {
 
     // Filters: a type (the API wants one with a status or a domain), a status, a domain; then
     // the second page.
+    b.forget_table().await;
     b.type_in("#replay-time", typed).await;
+    b.forget_table().await;
     b.choose("#f-type", "file").await;
     let page = b.table(typed, "ObjectType=file").await;
     assert_same(
@@ -431,6 +434,7 @@ async fn the_page_shows_what_query_and_dump_show() {
         &query_table(&log, typed, &["ObjectType=file"]),
         "files",
     );
+    b.forget_table().await;
     b.choose("#f-status", "Failed").await;
     let page = b.table(typed, "Status=Failed").await;
     let failed = ["ObjectType=file", "Status=Failed"];
@@ -441,6 +445,7 @@ async fn the_page_shows_what_query_and_dump_show() {
         .nth(2)
         .expect("a host")
         .to_owned();
+    b.forget_table().await;
     b.choose("#f-domain", &domain).await;
     let needle = format!("DomainName={domain}");
     let page = b.table(typed, &needle).await;
@@ -457,6 +462,7 @@ async fn the_page_shows_what_query_and_dump_show() {
     );
     b.shot("filtered").await;
     if page.total.parse::<u64>().expect("a count") > 20 {
+        b.forget_table().await;
         b.click("#next").await;
         let page = b.table(typed, "PageNumber=2").await;
         let mut second = filters.clone();
@@ -470,10 +476,10 @@ async fn the_page_shows_what_query_and_dump_show() {
         .until(
             "a history",
             "const h = document.getElementById('history'); \
-             if (!h.dataset.task) return null; \
+             if (!h.dataset.task || h.dataset.at !== arguments[0]) return null; \
              return [...h.querySelectorAll('.history-row')].map((r) => ({ row: Number(r.dataset.row), \
                steps: [...r.querySelectorAll('tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)) }));",
-            vec![],
+            vec![json!(typed)],
         )
         .await;
     // Every row of that TaskId with that path (a path sent twice in one task is two rows).
@@ -503,8 +509,26 @@ async fn the_page_shows_what_query_and_dump_show() {
 
     // A time that is not one says so and leaves the table alone.
     b.type_in("#replay-time", "yesterday").await;
-    let problem = b.text("#time-problem").await;
-    assert!(problem.contains("not an RFC 3339 time"), "{problem}");
+    let problem = b
+        .until(
+            "the time's problem",
+            "return document.getElementById('time-problem').textContent;",
+            vec![],
+        )
+        .await;
+    assert!(
+        problem
+            .as_str()
+            .is_some_and(|p| p.contains("not an RFC 3339 time")),
+        "{problem}"
+    );
+    let table = b
+        .js(
+            "return document.getElementById('tasks').dataset.at;",
+            vec![],
+        )
+        .await;
+    assert_eq!(table, json!(typed), "a bad time leaves the table alone");
     b.client.clone().close().await.expect("closes");
 }
 
@@ -595,6 +619,7 @@ async fn the_page_follows_a_moving_clock() {
     b.table(start, "PageNumber=1").await;
 
     // The page's own button.
+    b.forget_table().await;
     b.click("#advance button[data-advance='1h']").await;
     let hour = "2026-11-01T01:00:00.000Z";
     b.until("the advanced clock", CLOCK_JS, vec![json!(hour)])
@@ -633,6 +658,7 @@ async fn the_page_follows_a_moving_clock() {
     b.shot("followed").await;
 
     // The scrubber spans the scenario; dragged past the clock it stops at the clock.
+    b.forget_table().await;
     let stopped = b
         .js(
             "const s = document.getElementById('scrubber'); \

@@ -272,6 +272,30 @@ async fn an_observer_read_leaves_error_rules_alone() {
     );
     assert_eq!(list_rules(&server).await[0]["remaining"], 0);
     server.stop().await;
+
+    // With an admin token, observing needs the token: without it the rule answers.
+    let mut config = scenario_config(&dir.path().join("token"), "quickstart.toml");
+    config.admin_token = Some("tok".into());
+    let server = Running::start(config).await;
+    let bearer = ("authorization", "Bearer tok");
+    let added = call(&server, "POST", "/_cdnsim/rules", &[bearer], rule).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let seen = call(
+        &server,
+        "GET",
+        path,
+        &[("x-cdnsim-observer", "1"), bearer],
+        "",
+    )
+    .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    let sneaky = call(&server, "GET", path, &[("x-cdnsim-observer", "1")], "").await;
+    assert_ne!(
+        sneaky.status,
+        StatusCode::OK,
+        "an observer without the token is a client"
+    );
+    server.stop().await;
 }
 
 /// With `--admin-token`: the sign-in form sets a cookie that opens the admin endpoints and,
@@ -331,6 +355,25 @@ async fn the_sign_in_cookie_opens_what_the_token_opens() {
             .await
             .status,
         StatusCode::OK
+    );
+    // A change with the cookie must come from the server's own page.
+    let own = format!("http://{}", server.addr);
+    let advance = r#"{"advance":"1m"}"#;
+    for (origin, status) in [
+        (None, StatusCode::FORBIDDEN),
+        (Some("http://127.0.0.1:3000"), StatusCode::FORBIDDEN),
+        (Some(own.as_str()), StatusCode::OK),
+    ] {
+        let mut headers = vec![("cookie", cookie.as_str())];
+        headers.extend(origin.map(|o| ("origin", o)));
+        let moved = call(&server, "POST", "/_cdnsim/clock", &headers, advance).await;
+        assert_eq!(moved.status, status, "{origin:?}: {}", moved.body);
+    }
+    let sheet = call(&server, "GET", "/_cdnsim/ui/app.css", &[], "").await;
+    assert_eq!(
+        sheet.status,
+        StatusCode::UNAUTHORIZED,
+        "every part of the page needs it"
     );
 
     let read = "/?Action=DescribeRefreshTasks&Format=JSON";

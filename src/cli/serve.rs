@@ -90,7 +90,8 @@ pub(super) struct Args {
     #[arg(long = "access-key", value_name = "ID:SECRET")]
     access_keys: Vec<AccessKey>,
     /// Require `Authorization: Bearer TOKEN` on every /_cdnsim/ endpoint but health (else
-    /// 401; the web timeline asks for it in a sign-in form and keeps a cookie). Without it
+    /// 401; the web timeline asks for it in a sign-in form and keeps a cookie, which opens
+    /// changes only from the page itself). Without it
     /// they are open; with --access-key, start-up warns about that. The token also stands in
     /// for a signature on the API's reads, so the web timeline works with --access-key.
     #[arg(long, value_name = "TOKEN")]
@@ -222,7 +223,9 @@ impl Args {
             (scenario, Some(path)) => {
                 if self.data_dir.is_some() || self.fresh || self.ephemeral {
                     return Err(CliError::Usage(
-                        "--data-dir, --fresh and --ephemeral go with --scenario, not --log".into(),
+                        "--data-dir, --fresh and --ephemeral go with --scenario alone, not with \
+                         --log"
+                            .into(),
                     ));
                 }
                 let scenario = scenario.as_deref().map(Scenario::load).transpose()?;

@@ -85,15 +85,27 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
 }
 
 /// The answer to a request that needs the admin token and does not show it: the sign-in form
-/// for the page, 401 for the rest. `health` and the sign-in form's POST need no token.
+/// for the page, 401 for the rest (403 for a change sent with the page's cookie from another
+/// origin). `health` and the sign-in form's POST need no token.
 fn refused(app: &App, req: &Request<Incoming>, path: &str) -> Option<Response<Body>> {
     let token = app.config.admin_token.as_ref()?;
-    let method = req.method();
+    let (method, headers) = (req.method(), req.headers());
     if path == "health"
         || (method == Method::POST && path == "ui/login")
-        || auth::admitted(req.headers(), token)
+        || auth::bearer_matches(headers, token)
     {
         return None;
+    }
+    if auth::cookie_matches(headers, token) {
+        if method == Method::GET || method == Method::HEAD || auth::same_origin(headers) {
+            return None;
+        }
+        return Some(error(
+            StatusCode::FORBIDDEN,
+            "a change sent with the page's cookie must come from this server's own page \
+             (Origin); programs use Authorization: Bearer"
+                .into(),
+        ));
     }
     if method == Method::GET && (path == "ui" || path == "ui/index.html") {
         return Some(auth::sign_in_page(None));
@@ -118,8 +130,9 @@ async fn ui(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Response<Body
             ),
             Some(token) => {
                 let token = token.clone();
+                let headers = req.headers().clone();
                 match read_body(app, req, auth::LOGIN_BODY_BYTES_MAX).await {
-                    Ok(form) => auth::login(&form, &token),
+                    Ok(form) => auth::login(&form, &token, &headers),
                     Err(response) => *response,
                 }
             }

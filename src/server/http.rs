@@ -32,7 +32,8 @@ use crate::api::VERSION;
 pub const REPLAY_TIME_HEADER: &str = "x-cdnsim-replay-time";
 
 /// The header that marks a read as an observer's (the web timeline's): error rules neither
-/// answer it nor count it, so looking never changes what the clients under test see.
+/// answer it nor count it, so looking never changes what the clients under test see. With
+/// `--admin-token`, only a request showing the token may observe.
 pub const OBSERVER_HEADER: &str = "x-cdnsim-observer";
 
 /// Answers any request: `/_cdnsim/...` goes to the admin endpoints, everything else is API.
@@ -149,7 +150,7 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, String, R
     };
     // An error rule answers before the action runs (its parameters unchecked, as a gateway's
     // flow control does).
-    if !(reads(&action) && decoded.header(OBSERVER_HEADER).is_some())
+    if !observes(app, &decoded, &action)
         && engine.may_inject(&action)
         && let Some(rule) = injected(&engine, &action).await
     {
@@ -261,6 +262,14 @@ fn check(
             Some(at_ms) => Ok(Some(at_ms)),
         },
     }
+}
+
+/// True for an observer's read (`x-cdnsim-observer`), which error rules leave alone; with an
+/// admin token, only a request showing it may observe.
+fn observes(app: &App, decoded: &Decoded, action: &str) -> bool {
+    reads(action)
+        && decoded.header(OBSERVER_HEADER).is_some()
+        && (app.config.admin_token.is_none() || decoded.admin)
 }
 
 /// True for an action that only reads.

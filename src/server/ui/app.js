@@ -39,9 +39,22 @@ const state = {
   page: 1,
   filters: { domain: "", type: "", status: "", task: "", path: "", size: "20" },
   selected: null, // { task_id, object_path }
-  seen: null, // what the last refresh saw: the clock and the event count
-  loads: 0, // generation of the latest table load; older answers are dropped
+  seen: null, // what the last complete refresh saw: the clock and the event count
+  // The latest request of each kind; an answer to an older one is dropped, so a slow answer
+  // never overwrites a newer one.
+  latest: { stats: 0, tasks: 0, quota: 0, history: 0 },
 };
+
+/// A ticket for a new request of `kind`; `current(kind, ticket)` says whether it is still the
+/// latest when its answer comes.
+function ticket(kind) {
+  state.latest[kind] += 1;
+  return state.latest[kind];
+}
+
+function current(kind, t) {
+  return state.latest[kind] === t;
+}
 
 const $ = (id) => document.getElementById(id);
 const fmt = (ms) => new Date(ms).toISOString();
@@ -92,6 +105,13 @@ async function getJSON(url, options) {
   return body;
 }
 
+/// True when a failed request got an answer to show (a 4xx: the API's or the server's refusal);
+/// false when it should be tried again (a 5xx, no answer, the token needed again).
+function settled(error) {
+  const status = Number(error.message.slice(0, 3));
+  return status >= 400 && status < 500 && status !== 401;
+}
+
 function asOfHeaders() {
   return { "x-cdnsim-replay-time": fmt(state.at), "x-cdnsim-observer": "1" };
 }
@@ -104,19 +124,20 @@ function say(text) {
 
 function readFragment() {
   const p = new URLSearchParams(location.hash.slice(1));
+  // The whole view comes from the fragment: what it does not name is the default.
   const at = p.has("at") ? parseTime(p.get("at")) : null;
-  if (at !== null) {
-    state.at = at;
-    state.follow = false;
-  }
-  for (const key of Object.keys(state.filters)) {
-    if (p.has(key)) state.filters[key] = p.get(key);
-  }
-  if (p.has("history_task")) {
-    state.selected = { task_id: p.get("history_task"), object_path: p.get("history_path") || "" };
-  }
+  state.follow = at === null;
+  if (at !== null) state.at = at;
+  const get = (key, otherwise) => p.get(key) || otherwise;
+  state.filters = {
+    domain: get("domain", ""), type: get("type", ""), status: get("status", ""),
+    task: get("task", ""), path: get("path", ""), size: get("size", "20"),
+  };
+  state.selected = p.has("history_task")
+    ? { task_id: p.get("history_task"), object_path: p.get("history_path") || "" }
+    : null;
   const page = Number(p.get("page"));
-  if (Number.isInteger(page) && page > 0) state.page = page;
+  state.page = Number.isInteger(page) && page > 0 ? page : 1;
 }
 
 function writeFragment() {
@@ -257,11 +278,12 @@ async function refresh(force) {
   const now = Date.parse(clock.now);
   const seen = `${clock.now} ${clock.events}`;
   const moved = seen !== state.seen;
-  state.seen = seen;
   if (state.follow || state.at === null || state.at > now) state.at = now;
   if (moved || force) await loadStats(now);
   showTime();
   if (moved || force) await loadAsOf();
+  // Only once everything loaded: a failed load is tried again at the next poll.
+  state.seen = seen;
   say(`${clock.events} events in the log${clock.log_end ? `, the last at ${clock.log_end}` : ""}`);
 }
 
@@ -271,7 +293,9 @@ async function loadStats(now) {
   if (infoStart !== null && infoStart <= now) q.set("from", fmt(infoStart));
   if (state.filters.domain) q.set("domain", state.filters.domain);
   if (state.filters.type) q.set("type", state.filters.type);
+  const t = ticket("stats");
   const stats = await getJSON(`/_cdnsim/stats?${q}`);
+  if (!current("stats", t)) return;
   const from = Date.parse(stats.from);
   const infoEnd = state.info.end ? Date.parse(state.info.end) : now;
   state.stats = stats;
@@ -287,7 +311,8 @@ async function loadStats(now) {
 /// The table, the quota and the open history, as of the replay time.
 async function loadAsOf() {
   writeFragment();
-  await Promise.all([loadTasks(), loadQuota(), loadHistory()]);
+  const done = await Promise.all([loadTasks(), loadQuota(), loadHistory()]);
+  if (done.includes(false)) throw new Error("a part of the page did not load; trying again");
 }
 
 function showTime() {
@@ -319,7 +344,7 @@ function taskQuery() {
 }
 
 async function loadTasks() {
-  const generation = ++state.loads;
+  const t = ticket("tasks");
   const q = taskQuery();
   const at = fmt(state.at);
   const table = $("tasks");
@@ -327,7 +352,7 @@ async function loadTasks() {
   try {
     answer = await getJSON(`/?${q}`, { headers: asOfHeaders() });
   } catch (e) {
-    if (generation !== state.loads) return;
+    if (!current("tasks", t)) return true;
     $("api-problem").textContent = e.message;
     table.tBodies[0].replaceChildren();
     $("total").textContent = "–";
@@ -336,9 +361,9 @@ async function loadTasks() {
     table.dataset.at = at;
     table.dataset.query = q.toString();
     table.dataset.error = "1";
-    return;
+    return settled(e);
   }
-  if (generation !== state.loads) return;
+  if (!current("tasks", t)) return true;
   $("api-problem").textContent = "";
   const tasks = (answer.Tasks && answer.Tasks.CDNTask) || [];
   const rows = tasks.map((t) => {
@@ -354,6 +379,11 @@ async function loadTasks() {
   const total = Number(answer.TotalCount);
   const size = Number(answer.PageSize) || Number(state.filters.size);
   const pages = Math.max(1, Math.ceil(total / size));
+  if (state.page > pages) {
+    // An earlier time or a new filter has fewer pages: show the last one.
+    state.page = pages;
+    return loadTasks();
+  }
   $("total").textContent = String(total);
   $("page").textContent = String(answer.PageNumber);
   $("pages").textContent = String(pages);
@@ -362,24 +392,33 @@ async function loadTasks() {
   table.dataset.at = at;
   table.dataset.query = q.toString();
   delete table.dataset.error;
+  return true;
 }
 
 async function loadQuota() {
   const body = $("quota").tBodies[0];
+  const t = ticket("quota");
+  const at = fmt(state.at);
+  let ok = true;
   try {
     const q = await getJSON("/?Action=DescribeRefreshQuota&Format=JSON", { headers: asOfHeaders() });
+    if (!current("quota", t)) return true;
     body.replaceChildren(...QUOTA_TYPES.map(([key, name]) =>
       el("tr", { "data-type": key }, el("td", {}, name), el("td", {}, q[`${key}Remain`]), el("td", {}, q[`${key}Quota`]))));
   } catch (e) {
+    if (!current("quota", t)) return true;
     body.replaceChildren(el("tr", {}, el("td", { colspan: "3", class: "problem" }, e.message)));
+    ok = settled(e);
   }
-  $("quota").dataset.at = fmt(state.at);
+  $("quota").dataset.at = at;
+  return ok;
 }
 
 async function loadHistory() {
   const box = $("history");
   const sel = state.selected;
-  if (!sel) return;
+  if (!sel) return true;
+  const t = ticket("history");
   const at = fmt(state.at);
   const q = new URLSearchParams({ task_id: sel.task_id });
   if (sel.object_path) q.set("object_path", sel.object_path);
@@ -387,10 +426,10 @@ async function loadHistory() {
   try {
     answer = await getJSON(`/_cdnsim/history?${q}`, { headers: asOfHeaders() });
   } catch (e) {
-    box.replaceChildren(el("p", { class: "problem" }, e.message));
-    return;
+    if (current("history", t)) box.replaceChildren(el("p", { class: "problem" }, e.message));
+    return settled(e);
   }
-  if (sel !== state.selected) return;
+  if (!current("history", t)) return true;
   $("history-hint").hidden = true;
   box.replaceChildren(...answer.rows.map((r) => {
     const steps = r.transitions.map((t) => el("tr", {},
@@ -404,6 +443,7 @@ async function loadHistory() {
   }));
   box.dataset.at = at;
   box.dataset.task = sel.task_id;
+  return true;
 }
 
 function showMarks() {
@@ -428,7 +468,7 @@ function showMarks() {
 /// Sets the replay time (stops following the clock) and reloads what depends on it.
 function setTime(ms) {
   const now = Date.parse(state.clock.now);
-  state.at = Math.min(Math.max(ms, state.span ? state.span.from : ms), now);
+  state.at = Math.min(Math.round(ms), now);
   state.follow = false;
   showTime();
   guard(loadAsOf());
@@ -447,6 +487,12 @@ function readFilters() {
 
 function showFilters() {
   const f = state.filters;
+  // A value from a link that is not among a list's choices (a domain with no rows yet, say)
+  // becomes one, so what the list shows is what the page asks.
+  for (const [id, value] of [["f-domain", f.domain], ["f-type", f.type], ["f-status", f.status], ["f-size", f.size]]) {
+    const select = $(id);
+    if (value && ![...select.options].some((o) => o.value === value)) select.append(el("option", { value }, value));
+  }
   $("f-domain").value = f.domain;
   $("f-type").value = f.type;
   $("f-status").value = f.status;
@@ -460,9 +506,10 @@ function wire() {
   const scrubbed = (e) => {
     const now = Date.parse(state.clock.now);
     if (Number(e.target.value) > now) e.target.value = String(now);
-    return Math.min(Number(e.target.value), now);
+    return Math.min(Math.round(Number(e.target.value)), now);
   };
   $("scrubber").addEventListener("input", (e) => {
+    if (!state.clock) return;
     state.at = scrubbed(e);
     state.follow = false;
     showTime();
@@ -470,11 +517,13 @@ function wire() {
     scrubTimer = setTimeout(() => setTime(state.at), 120);
   });
   $("scrubber").addEventListener("change", (e) => {
+    if (!state.clock) return;
     clearTimeout(scrubTimer);
     setTime(scrubbed(e));
   });
   $("time-form").addEventListener("submit", (e) => {
     e.preventDefault();
+    if (!state.clock) return;
     const text = $("replay-time").value;
     const ms = parseTime(text);
     const now = Date.parse(state.clock.now);
@@ -494,12 +543,13 @@ function wire() {
     guard(refresh(true));
   });
   $("chart").addEventListener("click", (e) => {
-    if (!state.span) return;
+    if (!state.span || !state.clock) return;
     const box = e.currentTarget.getBoundingClientRect();
     setTime(msOf(((e.clientX - box.left) / box.width) * W));
   });
   const refilter = (e) => {
     if (e) e.preventDefault();
+    if (!state.clock) return;
     readFilters();
     state.page = 1;
     guard(Promise.all([loadStats(Date.parse(state.clock.now)), loadAsOf()]));
@@ -516,6 +566,17 @@ function wire() {
     state.selected = { task_id: tr.dataset.task, object_path: tr.dataset.path };
     writeFragment();
     guard(loadHistory());
+  });
+  // A link pasted into this tab: the fragment changes, the page does not reload.
+  window.addEventListener("hashchange", () => {
+    if (!state.clock) return;
+    readFragment();
+    showFilters();
+    if (!state.selected) {
+      $("history").replaceChildren();
+      $("history-hint").hidden = false;
+    }
+    guard(refresh(true));
   });
   for (const button of $("advance").querySelectorAll("button[data-advance]")) {
     button.addEventListener("click", () => guard((async () => {
