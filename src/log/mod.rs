@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 
 pub use checkpoint::{Synced, checkpoint_path, read_synced};
 pub use header::{HEADER_LEN, Header, HeaderProblem, MAGIC};
-pub use reader::{IndexEntry, LogFile, Records, ScanSummary};
+pub use reader::{IndexEntry, LogFile, Records, ScanSummary, SharedIndex, SparseIndex};
 pub use writer::{
     LogWriter, Recovery, Truncated, check_against_checkpoint, sync_parent_dir, truncate_at,
 };

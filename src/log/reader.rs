@@ -11,7 +11,7 @@ use super::{Damage, LogError};
 use crate::event::{Record, RecordRef, TimeMs};
 
 /// One index entry per this many bytes of log, at most.
-const INDEX_STRIDE_BYTES: u64 = 64 * 1024;
+pub(crate) const INDEX_STRIDE_BYTES: u64 = 64 * 1024;
 
 /// Opens `path` and reads its header; returns the file (positioned after the header) and length.
 pub(crate) fn open_with_header(path: &Path) -> Result<(File, Header, u64), LogError> {
@@ -46,6 +46,60 @@ pub struct IndexEntry {
     pub at_ms: TimeMs,
     /// Byte offset of its frame.
     pub offset: u64,
+}
+
+/// A sparse index of a log: one [`IndexEntry`] per [`INDEX_STRIDE_BYTES`] of log at most, so
+/// that reading from a sequence number or a time starts near it instead of at the first
+/// record. [`LogFile`] builds one with its scan; a [`LogWriter`](super::LogWriter) keeps one
+/// as it appends, shared with readers of the growing log (see [`SharedIndex`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SparseIndex {
+    entries: Vec<IndexEntry>,
+}
+
+/// A [`SparseIndex`] that a writer extends while readers seek with it.
+pub type SharedIndex = std::sync::Arc<std::sync::RwLock<SparseIndex>>;
+
+impl SparseIndex {
+    /// Builds the index of `path` with one scan (checksums checked; damage ends the index
+    /// where it is, as it ends every reader).
+    pub fn build(path: &Path) -> Result<SparseIndex, LogError> {
+        let mut index = SparseIndex::default();
+        scan(path, |entry| index.note(entry))?;
+        Ok(index)
+    }
+
+    /// True when a record starting at `offset` is due an entry.
+    pub fn due(&self, offset: u64) -> bool {
+        self.entries
+            .last()
+            .is_none_or(|last| offset - last.offset >= INDEX_STRIDE_BYTES)
+    }
+
+    /// Notes the record starting at `entry.offset`; kept when it is due an entry. Records are
+    /// noted in log order.
+    pub fn note(&mut self, entry: IndexEntry) {
+        if self.due(entry.offset) {
+            self.entries.push(entry);
+        }
+    }
+
+    /// Forgets the entries at or past `offset` (the log was cut there).
+    pub fn cut(&mut self, offset: u64) {
+        let keep = self.entries.partition_point(|e| e.offset < offset);
+        self.entries.truncate(keep);
+    }
+
+    /// The entries, in log order.
+    pub fn entries(&self) -> &[IndexEntry] {
+        &self.entries
+    }
+
+    /// The last entry at or before `seq`: where to start reading for it (`None`: the start).
+    pub fn at_or_before_seq(&self, seq: u64) -> Option<IndexEntry> {
+        let at = self.entries.partition_point(|e| e.seq <= seq);
+        at.checked_sub(1).map(|i| self.entries[i])
+    }
 }
 
 /// Checks a record's position against the one before it.
@@ -88,6 +142,46 @@ impl Records {
     pub fn open(path: &Path) -> Result<Records, LogError> {
         let (frames, header, _) = open_frames(path, HEADER_LEN as u64)?;
         Ok(Records::new(frames, header, path, 0, None))
+    }
+
+    /// Streams the records of `path` with `seq >= from_seq`, starting at the index's entry
+    /// for it: the cost is the index's lookup and at most one stride of skipped positions,
+    /// however far into the log `from_seq` is.
+    pub fn open_from_seq(
+        path: &Path,
+        index: &SparseIndex,
+        from_seq: u64,
+    ) -> Result<Records, LogError> {
+        Records::open_from_entry(path, index.at_or_before_seq(from_seq), from_seq)
+    }
+
+    /// [`Records::open_from_seq`] with the entry already looked up (so that a shared index's
+    /// lock is not held while the file is read).
+    pub fn open_from_entry(
+        path: &Path,
+        entry: Option<IndexEntry>,
+        from_seq: u64,
+    ) -> Result<Records, LogError> {
+        let mut records = Records::open_at(path, entry)?;
+        records.skip_records_while(|seq, _| seq < from_seq);
+        Ok(records)
+    }
+
+    /// Streams from an index entry (or the start when `None`).
+    fn open_at(path: &Path, entry: Option<IndexEntry>) -> Result<Records, LogError> {
+        let Some(entry) = entry else {
+            return Records::open(path);
+        };
+        let (frames, header, _) = open_frames(path, entry.offset)?;
+        // The record at the entry is checked against its own time: times never decrease, so
+        // `previous_ms = at_ms` accepts exactly what the full scan accepted.
+        Ok(Records::new(
+            frames,
+            header,
+            path,
+            entry.seq,
+            Some(entry.at_ms),
+        ))
     }
 
     fn new(
@@ -315,22 +409,15 @@ pub struct LogFile {
     path: PathBuf,
     header: Header,
     summary: ScanSummary,
-    index: Vec<IndexEntry>,
+    index: SparseIndex,
     damage: Option<String>,
 }
 
 impl LogFile {
     /// Opens and scans `path`.
     pub fn open(path: &Path) -> Result<LogFile, LogError> {
-        let mut index: Vec<IndexEntry> = Vec::new();
-        let (header, summary, damage) = scan(path, |entry| {
-            let due = index
-                .last()
-                .is_none_or(|last| entry.offset - last.offset >= INDEX_STRIDE_BYTES);
-            if due {
-                index.push(entry);
-            }
-        })?;
+        let mut index = SparseIndex::default();
+        let (header, summary, damage) = scan(path, |entry| index.note(entry))?;
         let damage = damage.map(|e| e.to_string());
         Ok(LogFile {
             path: path.to_owned(),
@@ -358,7 +445,7 @@ impl LogFile {
 
     /// The sparse index.
     pub fn index(&self) -> &[IndexEntry] {
-        &self.index
+        self.index.entries()
     }
 
     /// Streams from the first record.
@@ -368,34 +455,15 @@ impl LogFile {
 
     /// Streams the records with `seq >= from_seq`.
     pub fn records_from_seq(&self, from_seq: u64) -> Result<Records, LogError> {
-        let at = self.index.partition_point(|e| e.seq <= from_seq);
-        let mut records = self.records_at(at.checked_sub(1))?;
-        records.skip_records_while(|seq, _| seq < from_seq);
-        Ok(records)
+        Records::open_from_seq(&self.path, &self.index, from_seq)
     }
 
     /// Streams the records with `at_ms >= from_ms` (times never decrease along the log).
     pub fn records_from_time(&self, from_ms: TimeMs) -> Result<Records, LogError> {
-        let at = self.index.partition_point(|e| e.at_ms < from_ms);
-        let mut records = self.records_at(at.checked_sub(1))?;
+        let entries = self.index.entries();
+        let at = entries.partition_point(|e| e.at_ms < from_ms);
+        let mut records = Records::open_at(&self.path, at.checked_sub(1).map(|i| entries[i]))?;
         records.skip_records_while(|_, at_ms| at_ms < from_ms);
         Ok(records)
-    }
-
-    /// Streams from index entry `entry` (or the start when `None`).
-    fn records_at(&self, entry: Option<usize>) -> Result<Records, LogError> {
-        let Some(entry) = entry.and_then(|i| self.index.get(i).copied()) else {
-            return self.records();
-        };
-        let (frames, header, _) = open_frames(&self.path, entry.offset)?;
-        // The record at the entry is checked against its own time: times never decrease, so
-        // `previous_ms = at_ms` accepts exactly what the full scan accepted.
-        Ok(Records::new(
-            frames,
-            header,
-            &self.path,
-            entry.seq,
-            Some(entry.at_ms),
-        ))
     }
 }

@@ -8,7 +8,7 @@ use super::checkpoint::{Checkpoint, Synced, read_synced};
 use super::codec::{self, MAX_PAYLOAD_LEN};
 use super::frame::frame_crc;
 use super::header::Header;
-use super::reader::scan;
+use super::reader::{INDEX_STRIDE_BYTES, IndexEntry, SharedIndex, SparseIndex, scan};
 use super::{FRAME_HEADER_LEN, HEADER_LEN, LogError, MORE_IN_BATCH};
 use crate::event::{Event, TimeMs};
 
@@ -50,6 +50,10 @@ pub struct LogWriter {
     synced: Synced,
     /// The synced checkpoint beside a version-2 log.
     checkpoint: Option<Checkpoint>,
+    /// The log's sparse index, kept as records are appended, for readers of the growing log.
+    index: SharedIndex,
+    /// Offset of the index's last entry: the lock is taken once per stride, not per record.
+    last_indexed: Option<u64>,
 }
 
 impl LogWriter {
@@ -80,7 +84,9 @@ impl LogWriter {
     /// (acknowledged) records, or corruption anywhere, is an error and nothing is changed.
     pub fn open_append(path: &Path) -> Result<(LogWriter, Recovery), LogError> {
         let synced = read_synced(path)?;
-        let (header, summary, damage) = scan(path, |_| {})?;
+        let mut index = SparseIndex::default();
+        let (header, summary, damage) = scan(path, |entry| index.note(entry))?;
+        index.cut(summary.good_len);
         check_synced(path, synced, &summary, damage.as_ref())?;
         let cut = match damage {
             None => None,
@@ -130,6 +136,8 @@ impl LogWriter {
             summary.last_ms,
             summary.good_len,
         );
+        writer.last_indexed = index.entries().last().map(|e| e.offset);
+        *crate::locks::write(&writer.index) = index;
         if header.has_batches() {
             // What the last process flushed may still be only in the page cache: make it
             // durable before the checkpoint says it is.
@@ -166,7 +174,28 @@ impl LogWriter {
                 records: next_seq,
             },
             checkpoint: None,
+            index: SharedIndex::default(),
+            last_indexed: None,
         }
+    }
+
+    /// The log's sparse index, kept up to date as records are appended: a reader of the
+    /// growing log starts near the record it wants (entries may name records not yet
+    /// durable; read only what is).
+    pub fn index(&self) -> SharedIndex {
+        std::sync::Arc::clone(&self.index)
+    }
+
+    /// Notes in the index the record (or batch) starting at `offset`, when one is due.
+    fn index_record(&mut self, seq: u64, at_ms: TimeMs, offset: u64) {
+        if self
+            .last_indexed
+            .is_some_and(|last| offset - last < INDEX_STRIDE_BYTES)
+        {
+            return;
+        }
+        self.last_indexed = Some(offset);
+        crate::locks::write(&self.index).note(IndexEntry { seq, at_ms, offset });
     }
 
     /// The log's header.
@@ -198,7 +227,9 @@ impl LogWriter {
     /// outside the timeline or earlier than the last one, and a payload over the size limit,
     /// leaving the log as it was.
     pub fn append(&mut self, at_ms: TimeMs, event: &Event) -> Result<u64, LogError> {
+        let offset = self.len_bytes();
         let seq = self.encode_frame(at_ms, event, false)?;
+        self.index_record(seq, at_ms, offset);
         if self.buf.len() >= WRITE_BUFFER_LEN {
             self.write_buffer()?;
         }
@@ -219,6 +250,9 @@ impl LogWriter {
                 (self.next_seq, self.last_ms) = (first_seq, last_ms);
                 return Err(e);
             }
+        }
+        if let Some(&(at_ms, _)) = events.first() {
+            self.index_record(first_seq, at_ms, self.written + start as u64);
         }
         if self.buf.len() >= WRITE_BUFFER_LEN {
             self.write_buffer()?;
@@ -356,6 +390,10 @@ impl LogWriter {
     pub fn roll_back(&mut self) -> Result<(), LogError> {
         self.poisoned = true;
         self.buf.clear();
+        let mut index = crate::locks::write(&self.index);
+        index.cut(self.synced.len);
+        self.last_indexed = index.entries().last().map(|e| e.offset);
+        drop(index);
         self.file
             .set_len(self.synced.len)
             .and_then(|()| self.file.sync_all())

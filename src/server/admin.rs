@@ -388,7 +388,11 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
     let now_ms = engine.now_ms();
     let visible = engine.visible_events();
     let path = engine.log_path().to_owned();
-    let records = match tokio::task::spawn_blocking(move || Records::open(&path)).await {
+    // Straight to the first record asked for, through the log's sparse index.
+    let from_seq = after.map_or(0, |a| a.saturating_add(1));
+    let entry = engine.index_entry(from_seq);
+    let open = move || Records::open_from_entry(&path, entry, from_seq);
+    let records = match tokio::task::spawn_blocking(open).await {
         // A reset retires the engine before it moves the log: if it has not, this is its log.
         Ok(Ok(_)) if engine.is_retired() => {
             return error(

@@ -32,7 +32,7 @@ use crate::drive::resume::{ResumeError, resume};
 use crate::drive::{self, DriveError, Sink};
 use crate::event::{Event, TimeMs};
 use crate::locks;
-use crate::log::{Header, LogError, LogWriter};
+use crate::log::{Header, IndexEntry, LogError, LogWriter, SharedIndex, SparseIndex};
 use crate::model::{Account, Origin, ReadModel};
 use crate::projection::ProjectionError;
 use crate::scenario::Scenario;
@@ -176,6 +176,8 @@ pub struct Engine {
     producer: Option<Mutex<Producer>>,
     commit: GroupCommit,
     log_path: PathBuf,
+    /// The log's sparse seq → offset index (the writer's, growing with the log).
+    index: SharedIndex,
     /// Held for the engine's life (one server per data directory), until a reset hands it to
     /// the next timeline's engine.
     data_dir: Mutex<Option<DataDir>>,
@@ -199,6 +201,7 @@ impl Engine {
     /// Serves a finished log read-only, the clock at `at_ms` (default: its last event).
     pub fn open_log(path: &Path, at_ms: Option<TimeMs>) -> Result<Engine, EngineError> {
         let model = drive::load(path, Account::default())?;
+        let index = SparseIndex::build(path)?;
         let now_ms = at_ms.or(model.last_ms()).unwrap_or(0);
         Ok(Engine {
             model: RwLock::new(model),
@@ -208,6 +211,7 @@ impl Engine {
             producer: None,
             commit: GroupCommit::new(Commit::Group, None, 0),
             log_path: path.to_owned(),
+            index: std::sync::Arc::new(RwLock::new(index)),
             data_dir: Mutex::new(None),
             retired: AtomicBool::new(false),
             error_actions: AtomicU32::new(0),
@@ -256,6 +260,7 @@ impl Engine {
             .max(start_ms)
             .max(model.last_ms().unwrap_or(TimeMs::MIN));
         let sync_file = writer.sync_handle()?;
+        let index = writer.index();
         let engine = Engine {
             model: RwLock::new(model),
             now_ms: AtomicI64::new(TimeMs::MIN),
@@ -270,6 +275,7 @@ impl Engine {
                 failed: false,
             })),
             log_path,
+            index,
             data_dir: Mutex::new(Some(dir)),
             retired: AtomicBool::new(false),
             error_actions: AtomicU32::new(0),
@@ -363,6 +369,12 @@ impl Engine {
     /// The log file.
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    /// Where to start reading the log file for the record `seq`: the sparse index's entry at
+    /// or before it (`None`: the start).
+    pub fn index_entry(&self, seq: u64) -> Option<IndexEntry> {
+        locks::read(&self.index).at_or_before_seq(seq)
     }
 
     /// Records of the log file that readers may read: seq below this.
