@@ -41,7 +41,7 @@ enum Command {
     Dump(dump::Args),
     Diff(diff::Args),
     Query(query::Args),
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     Repair(repair::Args),
 }
 

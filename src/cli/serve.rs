@@ -39,6 +39,9 @@ const SPEED_MAX: f64 = 1e6;
 /// an action answer an error, e.g. {"name":"busy","action":"RefreshObjectCaches",
 /// "error":"Throttling.User","times":2}; the README's "Testing your app" has them all).
 ///
+/// With --follow http://PRIMARY it serves a read replica of another cdnsim server: the
+/// primary's answers, byte for byte, as of the primary's clock as far as it has applied it.
+///
 /// The web timeline is at /_cdnsim/ui: open it in a browser for a chart of the whole run, a
 /// replay-time scrubber, the task table as the API answers it at that time, a task's history
 /// and the quota; it follows a moving clock.
@@ -46,7 +49,7 @@ const SPEED_MAX: f64 = 1e6;
 /// Example: cdnsim serve --scenario scenarios/quickstart.toml, then curl
 /// 'http://127.0.0.1:18555/?Action=DescribeRefreshTasks&Format=JSON'
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("source").required(true).multiple(true).args(["scenario", "log"]))]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(true).args(["scenario", "log", "follow"]))]
 pub(super) struct Args {
     /// A scenario to simulate and serve (its log goes into --data-dir). With --log: the
     /// scenario that made the log, for the web timeline's incident and script marks.
@@ -55,6 +58,15 @@ pub(super) struct Args {
     /// A finished log (`*.cdnlog`) to serve read-only: write actions answer 403.
     #[arg(long, value_name = "LOG")]
     log: Option<PathBuf>,
+    /// Serve a read replica of the cdnsim server at this address (http://HOST:PORT): it folds
+    /// the primary's log as it grows and answers reads as the primary does, as of the
+    /// primary's clock as far as it has applied it; writes, clock moves, rules and resets
+    /// answer 403 naming the primary.
+    #[arg(long, value_name = "URL")]
+    follow: Option<String>,
+    /// The primary's --admin-token, when it has one (a replica reads its events with it).
+    #[arg(long, value_name = "TOKEN", requires = "follow")]
+    follow_token: Option<String>,
     /// Where to listen; port 0 picks a free one.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:18555")]
     addr: SocketAddr,
@@ -194,6 +206,25 @@ impl Args {
         &self,
         ephemeral: Option<&Path>,
     ) -> Result<(Source, Option<Box<Scenario>>), CliError> {
+        if let Some(url) = &self.follow {
+            let alone = self.scenario.is_none()
+                && self.log.is_none()
+                && self.data_dir.is_none()
+                && !self.fresh
+                && !self.ephemeral
+                && self.at.is_none()
+                && self.clock == ClockArg::Manual;
+            if !alone {
+                return Err(CliError::Usage(
+                    "--follow serves the primary's log at the primary's clock: not with \
+                     --scenario, --log, --data-dir, --fresh, --ephemeral, --at or --clock"
+                        .into(),
+                ));
+            }
+            let primary = crate::server::replica::Primary::parse(url, self.follow_token.clone())
+                .map_err(CliError::Usage)?;
+            return Ok((Source::Follow(primary), None));
+        }
         match (&self.scenario, &self.log) {
             (Some(path), None) => {
                 if self.ephemeral && (self.data_dir.is_some() || self.fresh) {

@@ -42,6 +42,7 @@ pub mod codec;
 mod frame;
 mod header;
 mod reader;
+pub mod wire;
 mod writer;
 
 use std::path::{Path, PathBuf};

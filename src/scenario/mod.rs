@@ -181,7 +181,7 @@ pub struct Script {
 }
 
 /// API limits; the real ones drifted between API versions, so they are settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Largest PageSize.
     pub page_size_max: u32,
@@ -208,7 +208,7 @@ pub struct Limits {
 }
 
 /// Daily quotas per type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Quotas {
     /// URL refreshes (File).
     pub url: u32,

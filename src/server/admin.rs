@@ -35,6 +35,11 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
     if let Some(refusal) = refused(app, &req, path) {
         return refusal;
     }
+    if let Some(replica) = &app.replica
+        && let Some(refusal) = replica_refusal(replica, req.method(), path)
+    {
+        return refusal;
+    }
     if path == "ui" || path.starts_with("ui/") {
         let path = path.to_owned();
         return ui(app, req, &path).await;
@@ -57,6 +62,9 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "stats") => timeline::stats(app, &req),
         (&Method::GET, "history") => timeline::history(app, &req),
         (&Method::GET, "scenario") => timeline::scenario(app),
+        (&Method::GET, "replication") => {
+            json(StatusCode::OK, &super::replica::Replication::of(app))
+        }
         (&Method::POST, "rules") => rules::add(app, req).await,
         (&Method::DELETE, "rules") if empty_name => {
             error(StatusCode::NOT_FOUND, "no rule named \"\"".into())
@@ -72,13 +80,13 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (_, "reset") => not_allowed("POST"),
         (_, "rules") => not_allowed("GET, POST, DELETE"),
         (_, p) if p.starts_with("rules/") => not_allowed("DELETE"),
-        (_, "events" | "health" | "metrics" | "stats" | "history" | "scenario") => {
+        (_, "events" | "health" | "metrics" | "stats" | "history" | "scenario" | "replication") => {
             not_allowed("GET")
         }
         _ => error(
             StatusCode::NOT_FOUND,
             format!(
-                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, history, metrics, reset, rules, scenario, stats and ui"
+                "no admin endpoint /_cdnsim/{path}; there are clock, events, health, history, metrics, replication, reset, rules, scenario, stats and ui"
             ),
         ),
     }
@@ -120,6 +128,30 @@ fn refused(app: &App, req: &Request<Incoming>, path: &str) -> Option<Response<Bo
     Some(response)
 }
 
+/// What a read replica refuses: every change (403, naming the primary; the page's sign-in
+/// aside), and the log's records (it keeps none: 409).
+fn replica_refusal(
+    replica: &super::replica::Status,
+    method: &Method,
+    path: &str,
+) -> Option<Response<Body>> {
+    let primary = &replica.primary.url;
+    if path == "events" || path == "replication" {
+        return Some(error(
+            StatusCode::CONFLICT,
+            format!("a read replica keeps no log of its own: ask its primary {primary}"),
+        ));
+    }
+    let reads = *method == Method::GET || *method == Method::HEAD;
+    if reads || (*method == Method::POST && path == "ui/login") {
+        return None;
+    }
+    Some(error(
+        StatusCode::FORBIDDEN,
+        format!("this is a read replica of {primary}: send clock moves, rules and resets there"),
+    ))
+}
+
 /// The web timeline: the page and its assets (GET), and its sign-in form (POST `ui/login`).
 async fn ui(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Response<Body> {
     match (req.method(), path) {
@@ -158,19 +190,30 @@ fn health(app: &App) -> Response<Body> {
         Some("the log writer stopped after an error; restart the server".to_owned())
     } else if engine.is_retired() {
         Some("a reset failed half-way; restart the server".to_owned())
+    } else if let Some(replica) = &app.replica {
+        crate::locks::lock(&replica.problem).clone()
     } else {
         clock.map(|e| format!("the live clock stopped: {e}"))
     };
-    match problem {
-        None => json(
+    let (status, mut body) = match problem {
+        None => (
             StatusCode::OK,
-            &serde_json::json!({"status": "ok", "now": now}),
+            serde_json::json!({"status": "ok", "now": now}),
         ),
-        Some(problem) => json(
+        Some(problem) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            &serde_json::json!({"status": "failing", "now": now, "error": problem}),
+            serde_json::json!({"status": "failing", "now": now, "error": problem}),
         ),
+    };
+    if let (Some(replica), Some(fields)) = (&app.replica, body.as_object_mut()) {
+        let lag = replica
+            .lag_events
+            .load(std::sync::atomic::Ordering::Acquire);
+        fields.insert("role".into(), "replica".into());
+        fields.insert("primary".into(), replica.primary.url.clone().into());
+        fields.insert("lag_events".into(), lag.into());
     }
+    json(status, &body)
 }
 
 /// `GET clock` (and the answer of `POST clock`).
@@ -364,7 +407,7 @@ fn target(body: &[u8]) -> Result<Step, String> {
 /// `GET events?after=SEQ&limit=N`: records as JSON lines, seq greater than `after`, up to the
 /// clock, streamed from the log file.
 async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
-    let (after, limit) = match events_params(query) {
+    let (after, limit, frames) = match events_params(query) {
         Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
@@ -420,14 +463,18 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
             limit,
             visible,
             now_ms,
+            frames,
         };
         stream(records, window, send);
     });
     let mut response = Response::new(ChannelBody(rx).boxed());
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
-    );
+    let kind = match frames {
+        true => "application/octet-stream",
+        false => "application/x-ndjson",
+    };
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
     response
 }
 
@@ -442,6 +489,8 @@ struct Window {
     visible: u64,
     /// Only records up to the clock.
     now_ms: TimeMs,
+    /// Binary frames (`crate::log::wire`) instead of JSON lines.
+    frames: bool,
 }
 
 /// Sends the records of `window` as JSON lines in chunks of about [`EVENTS_CHUNK_BYTES`],
@@ -449,7 +498,7 @@ struct Window {
 /// client went away or stalled, or the log cannot be read: the body then ends without HTTP's
 /// terminating chunk, so the client can tell a cut stream from a complete one. Blocking.
 fn stream(mut records: Records, window: Window, send: impl Fn(Option<Bytes>) -> bool) {
-    let mut chunk = String::new();
+    let mut chunk: Vec<u8> = Vec::new();
     let mut sent = 0u64;
     while records.next_seq() < window.visible && window.limit.is_none_or(|l| sent < l) {
         let Some(record) = records.next_ref() else {
@@ -473,8 +522,15 @@ fn stream(mut records: Records, window: Window, send: impl Fn(Option<Bytes>) -> 
             at_ms: record.at_ms,
             event: record.event.to_owned_event(),
         };
-        chunk.push_str(&crate::dump::json_line(&owned));
-        chunk.push('\n');
+        if window.frames {
+            if let Err(e) = crate::log::wire::put(&owned, &mut chunk) {
+                tracing::error!(error = %e, "framing a record for /_cdnsim/events; cutting the stream");
+                return;
+            }
+        } else {
+            chunk.extend_from_slice(crate::dump::json_line(&owned).as_bytes());
+            chunk.push(b'\n');
+        }
         sent += 1;
         if chunk.len() >= EVENTS_CHUNK_BYTES && !send(Some(Bytes::from(std::mem::take(&mut chunk))))
         {
@@ -487,9 +543,12 @@ fn stream(mut records: Records, window: Window, send: impl Fn(Option<Bytes>) -> 
     send(None);
 }
 
-fn events_params(query: &str) -> Result<(Option<u64>, Option<u64>), String> {
+/// `after`, `limit`, and whether `format=frames` (the replicas' binary frames) was asked.
+type EventsParams = (Option<u64>, Option<u64>, bool);
+
+fn events_params(query: &str) -> Result<EventsParams, String> {
     let pairs = crate::api::encoding::parse_pairs(query).map_err(|e| e.message)?;
-    let (mut after, mut limit) = (None, None);
+    let (mut after, mut limit, mut format) = (None, None, None);
     for (name, value) in pairs {
         let number = || {
             value
@@ -500,15 +559,20 @@ fn events_params(query: &str) -> Result<(Option<u64>, Option<u64>), String> {
         match name.as_str() {
             "after" if after.is_none() => after = Some(number()?),
             "limit" if limit.is_none() => limit = Some(number()?),
-            "after" | "limit" => {}
+            "format" if format.is_none() => match value.as_str() {
+                "json" => format = Some(false),
+                "frames" => format = Some(true),
+                _ => return Err(format!("format: {value:?} is not json or frames")),
+            },
+            "after" | "limit" | "format" => {}
             other => {
                 return Err(format!(
-                    "unknown parameter {other:?}; expected after and limit"
+                    "unknown parameter {other:?}; expected after, limit and format"
                 ));
             }
         }
     }
-    Ok((after, limit))
+    Ok((after, limit, format.unwrap_or(false)))
 }
 
 /// A body fed by a channel (chunks produced on a blocking thread): `Some(chunk)`, then `None`
@@ -615,6 +679,7 @@ mod tests {
             limit: None,
             visible: u64::MAX,
             now_ms: i64::MAX,
+            frames: false,
         };
         for cut in [false, true] {
             let (tx, rx) = tokio::sync::mpsc::channel(16);
@@ -663,16 +728,20 @@ mod tests {
 
     #[test]
     fn events_parameters_are_checked() {
-        assert_eq!(events_params(""), Ok((None, None)));
-        assert_eq!(events_params("after=5&limit=2"), Ok((Some(5), Some(2))));
+        assert_eq!(events_params(""), Ok((None, None, false)));
+        assert_eq!(
+            events_params("after=5&limit=2&format=frames"),
+            Ok((Some(5), Some(2), true))
+        );
         assert_eq!(
             events_params("after=5&after=9&limit=2&limit=1"),
-            Ok((Some(5), Some(2)))
+            Ok((Some(5), Some(2), false))
         );
         for (query, needle) in [
             ("after=-1", "after: \"-1\""),
             ("limit=x", "limit: \"x\""),
             ("from=3", "unknown parameter \"from\""),
+            ("format=xml", "format: \"xml\""),
         ] {
             let e = events_params(query).expect_err(needle);
             assert!(e.contains(needle), "{e}");

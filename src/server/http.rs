@@ -248,6 +248,15 @@ fn check(
         };
         verifier.verify(&request, wall_clock_ms())?;
     }
+    if let Some(replica) = &app.replica
+        && !reads(action)
+    {
+        let message = format!(
+            "This server is a read replica of {}: send writes there.",
+            replica.primary.url
+        );
+        return Err(ApiError::new(ErrorKind::ForbiddenReadOnly, message));
+    }
     match decoded.header(REPLAY_TIME_HEADER) {
         None => Ok(None),
         Some(text) => match parse_rfc3339(text) {

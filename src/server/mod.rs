@@ -19,6 +19,7 @@ pub mod conns;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod replica;
 pub mod rules;
 pub mod timeline;
 pub mod ui;
@@ -79,6 +80,8 @@ pub enum Source {
         /// Move an existing log aside instead of resuming it.
         fresh: bool,
     },
+    /// Another server's log, followed as a read replica.
+    Follow(replica::Primary),
 }
 
 /// Server settings.
@@ -167,6 +170,9 @@ pub enum ServeError {
     /// Settings that contradict each other.
     #[error("{0}")]
     Config(String),
+    /// A replica could not reach or follow its primary.
+    #[error("{0}")]
+    Follow(String),
 }
 
 /// Shared by every request.
@@ -187,6 +193,10 @@ pub struct App {
     pub body_budget: Arc<Semaphore>,
     /// Why the live clock stopped, if it did (health reports it).
     pub clock_failure: std::sync::Mutex<Option<String>>,
+    /// Resets since the server started: which timeline a replica follows.
+    pub timeline: std::sync::atomic::AtomicU64,
+    /// A read replica's primary and how far behind it is (`None` unless `--follow`).
+    pub replica: Option<replica::Status>,
 }
 
 impl App {
@@ -196,11 +206,17 @@ impl App {
         Arc::clone(&crate::locks::read(&self.engine))
     }
 
+    /// A replica's new engine, caught up with a new log or timeline of its primary.
+    pub fn replace_engine(&self, engine: Arc<Engine>) {
+        *crate::locks::write(&self.engine) = engine;
+    }
+
     /// The scenario being served, or the one that made the log being served when given.
     pub fn scenario(&self) -> Option<&Scenario> {
         match &self.config.source {
             Source::Scenario { scenario, .. } => Some(scenario),
             Source::Log(_) => self.config.log_scenario.as_deref(),
+            Source::Follow(_) => None,
         }
     }
 
@@ -221,8 +237,51 @@ impl App {
             self.config.keep_old,
         )?);
         *crate::locks::write(&self.engine) = Arc::clone(&new);
+        self.timeline
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(new)
     }
+}
+
+/// What a server serves, prepared: the engine (a log folded, a scenario resumed, or a
+/// primary's log followed) and, for a replica, its connection to the primary.
+async fn open(
+    config: &Config,
+) -> Result<(Engine, Option<(replica::Link, replica::Replication)>), ServeError> {
+    let source = config.source.clone();
+    let at_ms = config.at_ms;
+    let commit = config.commit;
+    let (engine, follow) = match source {
+        Source::Follow(primary) => {
+            let (engine, link, rep) = replica::start(&primary).await.map_err(ServeError::Follow)?;
+            (engine, Some((link, rep)))
+        }
+        source => {
+            let opened = tokio::task::spawn_blocking(move || match source {
+                Source::Log(path) => Engine::open_log(&path, at_ms),
+                Source::Scenario {
+                    scenario,
+                    data_dir,
+                    fresh,
+                } => Engine::open_scenario(*scenario, &data_dir, at_ms, fresh, commit),
+                Source::Follow(_) => Err(EngineError::ReadOnly),
+            });
+            let engine = opened
+                .await
+                .map_err(|e| ServeError::Join(e.to_string()))??;
+            (engine, None)
+        }
+    };
+    if let (Source::Log(path), Some(scenario)) = (&config.source, &config.log_scenario)
+        && engine.model().origin().fingerprint != scenario.fingerprint()
+    {
+        return Err(ServeError::Config(format!(
+            "{} was not made by the scenario given with it (their fingerprints differ): \
+             give the scenario file the log was simulated from, or --log alone",
+            path.display()
+        )));
+    }
+    Ok((engine, follow))
 }
 
 /// `/_cdnsim/events` streams open at once; more get 503.
@@ -232,6 +291,8 @@ pub const EVENT_STREAMS_MAX: usize = 8;
 pub struct Server {
     app: Arc<App>,
     listener: TcpListener,
+    /// A replica's connection to its primary and what it last said, for [`replica::follow`].
+    follow: Option<(replica::Link, replica::Replication)>,
 }
 
 impl Server {
@@ -247,28 +308,7 @@ impl Server {
                 http::BODY_COPIES
             )));
         }
-        let source = config.source.clone();
-        let at_ms = config.at_ms;
-        let commit = config.commit;
-        let engine = tokio::task::spawn_blocking(move || match source {
-            Source::Log(path) => Engine::open_log(&path, at_ms),
-            Source::Scenario {
-                scenario,
-                data_dir,
-                fresh,
-            } => Engine::open_scenario(*scenario, &data_dir, at_ms, fresh, commit),
-        })
-        .await
-        .map_err(|e| ServeError::Join(e.to_string()))??;
-        if let (Source::Log(path), Some(scenario)) = (&config.source, &config.log_scenario)
-            && engine.model().origin().fingerprint != scenario.fingerprint()
-        {
-            return Err(ServeError::Config(format!(
-                "{} was not made by the scenario given with it (their fingerprints differ): \
-                 give the scenario file the log was simulated from, or --log alone",
-                path.display()
-            )));
-        }
+        let (engine, follow) = open(&config).await?;
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| ServeError::Bind {
@@ -282,6 +322,14 @@ impl Server {
             );
         }
         let budget = config.body_budget_bytes.min(Semaphore::MAX_PERMITS);
+        let replica = match &config.source {
+            Source::Follow(primary) => Some(replica::Status {
+                primary: primary.clone(),
+                lag_events: std::sync::atomic::AtomicU64::new(0),
+                problem: std::sync::Mutex::new(None),
+            }),
+            _ => None,
+        };
         let verifier = (!config.access_keys.is_empty())
             .then(|| Verifier::new(config.access_keys.iter().cloned()));
         Ok(Server {
@@ -294,8 +342,11 @@ impl Server {
                 streams: Arc::new(Semaphore::new(EVENT_STREAMS_MAX)),
                 body_budget: Arc::new(Semaphore::new(budget)),
                 clock_failure: std::sync::Mutex::new(None),
+                timeline: std::sync::atomic::AtomicU64::new(0),
+                replica,
             }),
             listener,
+            follow,
         })
     }
 
@@ -311,7 +362,13 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops gracefully and syncs the log.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let Server { app, listener } = self;
+        let Server {
+            app,
+            listener,
+            follow,
+        } = self;
+        let follower =
+            follow.map(|(link, rep)| tokio::spawn(replica::follow(Arc::clone(&app), link, rep)));
         let live = match app.config.clock {
             ClockMode::Live { speed } => Some(tokio::spawn(live_clock(Arc::clone(&app), speed))),
             ClockMode::Manual => None,
@@ -365,6 +422,9 @@ impl Server {
         }
         drop(listener);
         reaper.abort();
+        if let Some(follower) = follower {
+            follower.abort();
+        }
         if let Some(live) = live {
             live.abort();
         }

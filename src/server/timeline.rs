@@ -210,6 +210,7 @@ pub fn scenario(app: &App) -> Response<Body> {
     let source = match app.config.source {
         super::Source::Log(_) => "log",
         super::Source::Scenario { .. } => "scenario",
+        super::Source::Follow(_) => "replica",
     };
     let (start, end, domains, incidents, scripts) = match app.scenario() {
         None => (

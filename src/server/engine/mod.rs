@@ -198,6 +198,60 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// A read replica's state: an empty model of the primary's log (its `origin`), answering
+    /// for its `account`, filled by [`Engine::apply_frames`]. It has no log file of its own.
+    pub fn follower(origin: Origin, account: Account) -> Engine {
+        Engine {
+            model: RwLock::new(ReadModel::new(origin, account)),
+            now_ms: AtomicI64::new(TimeMs::MIN),
+            visible_events: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+            producer: None,
+            commit: GroupCommit::new(Commit::Group, None, 0),
+            log_path: PathBuf::new(),
+            index: SharedIndex::default(),
+            data_dir: Mutex::new(None),
+            retired: AtomicBool::new(false),
+            error_actions: AtomicU32::new(0),
+        }
+    }
+
+    /// A replica applies framed records (`crate::log::wire`) that continue its model, those
+    /// at or before `upto_ms` (the primary's clock); returns how many it applied and whether
+    /// it stopped at a record past `upto_ms`. A record out of order, or one the model refuses,
+    /// is an error and nothing after it is applied.
+    pub fn apply_frames(&self, bytes: &[u8], upto_ms: TimeMs) -> Result<(u64, bool), String> {
+        let mut model = locks::write(&self.model);
+        let mut applied = 0;
+        for record in crate::log::wire::WireRecords::new(bytes) {
+            let record = record.map_err(|e| e.to_string())?;
+            let expected = model.event_count();
+            if record.seq != expected {
+                return Err(format!(
+                    "record {} came where {expected} was due",
+                    record.seq
+                ));
+            }
+            if record.at_ms > upto_ms {
+                return Ok((applied, true));
+            }
+            model.apply(&record).map_err(|e| e.to_string())?;
+            applied += 1;
+        }
+        Ok((applied, false))
+    }
+
+    /// A replica's clock: the primary's, once every record up to it is applied. Never moves
+    /// back.
+    pub fn follow_clock(&self, now_ms: TimeMs) {
+        self.now_ms.fetch_max(now_ms, Ordering::AcqRel);
+    }
+
+    /// True for a replica's engine (no log file of its own).
+    pub fn is_follower(&self) -> bool {
+        self.log_path.as_os_str().is_empty()
+    }
+
     /// Serves a finished log read-only, the clock at `at_ms` (default: its last event).
     pub fn open_log(path: &Path, at_ms: Option<TimeMs>) -> Result<Engine, EngineError> {
         let model = drive::load(path, Account::default())?;
