@@ -217,3 +217,20 @@ async fn a_replica_without_a_primary_says_so() {
         .expect("refused");
     assert!(e.to_string().contains("cannot reach the primary"), "{e}");
 }
+
+/// A primary serving a log as of a time before its end (`--log --at`): the replica holds what
+/// the primary holds, so its answers (RequestIds included) are the primary's, now and replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_of_a_log_served_before_its_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = ci_replay_log(dir.path());
+    let primary = Running::start(log_config(&log)).await;
+    let replica = Running::start(replica_config(&primary)).await;
+    caught_up(&primary, &replica).await;
+    same_answers(&primary, &replica, "2026-11-20T09:00:00Z").await;
+    // A record stream for an ended timeline is refused (a replica then folds anew).
+    let stale = get(&primary, "/_cdnsim/events?format=frames&timeline=7").await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    replica.stop().await;
+    primary.stop().await;
+}

@@ -172,6 +172,14 @@ impl Records {
         let Some(entry) = entry else {
             return Records::open(path);
         };
+        // An entry past the end (the log was cut back meanwhile): from the start, which then
+        // reports what is there.
+        let len = std::fs::metadata(path)
+            .map_err(|e| LogError::io(path, "stat", e))?
+            .len();
+        if entry.offset > len {
+            return Records::open(path);
+        }
         let (frames, header, _) = open_frames(path, entry.offset)?;
         // The record at the entry is checked against its own time: times never decrease, so
         // `previous_ms = at_ms` accepts exactly what the full scan accepted.

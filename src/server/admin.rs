@@ -50,7 +50,9 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "events") => events(app, req.uri().query().unwrap_or("")).await,
         (&Method::GET, "health") => health(app),
         (&Method::GET, "metrics") => {
-            let mut response = Response::new(full(app.metrics.render(&app.engine())));
+            let lag = (app.replica.as_ref())
+                .map(|r| r.lag_events.load(std::sync::atomic::Ordering::Acquire));
+            let mut response = Response::new(full(app.metrics.render(&app.engine(), lag)));
             response.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -62,9 +64,7 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "stats") => timeline::stats(app, &req),
         (&Method::GET, "history") => timeline::history(app, &req),
         (&Method::GET, "scenario") => timeline::scenario(app),
-        (&Method::GET, "replication") => {
-            json(StatusCode::OK, &super::replica::Replication::of(app))
-        }
+        (&Method::GET, "replication") => replication(app, req.uri().query().unwrap_or("")).await,
         (&Method::POST, "rules") => rules::add(app, req).await,
         (&Method::DELETE, "rules") if empty_name => {
             error(StatusCode::NOT_FOUND, "no rule named \"\"".into())
@@ -126,6 +126,41 @@ fn refused(app: &App, req: &Request<Incoming>, path: &str) -> Option<Response<Bo
         .headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     Some(response)
+}
+
+/// `GET replication[?now_ms=T&events=N&wait_ms=W]`: what a replica follows; with what the
+/// replica has, once the clock or the records differ from it (or after `wait_ms`, at most
+/// five seconds).
+async fn replication(app: &Arc<App>, query: &str) -> Response<Body> {
+    let pairs = match crate::api::encoding::parse_pairs(query) {
+        Ok(pairs) => pairs,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.message.into_owned()),
+    };
+    let number = |name: &str| -> Result<Option<i64>, String> {
+        match pairs.iter().find(|(n, _)| n == name) {
+            None => Ok(None),
+            Some((_, v)) => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| format!("{name}: {v:?} is not a whole number")),
+        }
+    };
+    let seen = match (number("now_ms"), number("events"), number("wait_ms")) {
+        (Ok(now), Ok(events), Ok(wait)) => now.zip(events).zip(wait.or(Some(0))),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return error(StatusCode::BAD_REQUEST, e);
+        }
+    };
+    if let Some(((now_ms, events), wait_ms)) = seen {
+        let max = super::replica::WAIT_MAX;
+        let wait =
+            std::time::Duration::from_millis(wait_ms.clamp(0, max.as_millis() as i64) as u64);
+        let engine = app.engine();
+        engine
+            .changed_from(now_ms, u64::try_from(events).unwrap_or(u64::MAX), wait)
+            .await;
+    }
+    json(StatusCode::OK, &super::replica::Replication::of(app))
 }
 
 /// What a read replica refuses: every change (403, naming the primary; the page's sign-in
@@ -407,17 +442,13 @@ fn target(body: &[u8]) -> Result<Step, String> {
 /// `GET events?after=SEQ&limit=N`: records as JSON lines, seq greater than `after`, up to the
 /// clock, streamed from the log file.
 async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
-    let (after, limit, frames) = match events_params(query) {
+    let (after, limit, frames, timeline) = match events_params(query) {
         Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let engine = app.engine();
-    if engine.is_stopped() {
-        // The log was cut back to its synced length: what is past it is not on disk.
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the log writer stopped after an error; restart the server".into(),
-        );
+    if let Some(refusal) = events_refusal(&engine, timeline) {
+        return refusal;
     }
     let Ok(permit) = Arc::clone(&app.streams).try_acquire_owned() else {
         return error(
@@ -428,7 +459,9 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
             ),
         );
     };
-    let now_ms = engine.now_ms();
+    // A replica mirrors the whole state the server holds (a log served `--at` an earlier
+    // time holds records past the clock); a reader gets the records up to the clock.
+    let now_ms = if frames { TimeMs::MAX } else { engine.now_ms() };
     let visible = engine.visible_events();
     let path = engine.log_path().to_owned();
     // Straight to the first record asked for, through the log's sparse index.
@@ -476,6 +509,29 @@ async fn events(app: &Arc<App>, query: &str) -> Response<Body> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
     response
+}
+
+/// Why an `events` stream cannot start: the writer stopped (503), or the timeline a replica
+/// follows ended (409).
+fn events_refusal(engine: &super::Engine, timeline: Option<u64>) -> Option<Response<Body>> {
+    if let Some(expected) = timeline
+        && expected != engine.timeline()
+    {
+        return Some(error(
+            StatusCode::CONFLICT,
+            format!(
+                "timeline {expected} is over: this is timeline {} (the server was reset)",
+                engine.timeline()
+            ),
+        ));
+    }
+    // The log was cut back to its synced length: what is past it is not on disk.
+    engine.is_stopped().then(|| {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the log writer stopped after an error; restart the server".into(),
+        )
+    })
 }
 
 /// Which records an `events` answer streams.
@@ -543,12 +599,13 @@ fn stream(mut records: Records, window: Window, send: impl Fn(Option<Bytes>) -> 
     send(None);
 }
 
-/// `after`, `limit`, and whether `format=frames` (the replicas' binary frames) was asked.
-type EventsParams = (Option<u64>, Option<u64>, bool);
+/// `after`, `limit`, whether `format=frames` (the replicas' binary frames) was asked, and the
+/// `timeline` a replica expects.
+type EventsParams = (Option<u64>, Option<u64>, bool, Option<u64>);
 
 fn events_params(query: &str) -> Result<EventsParams, String> {
     let pairs = crate::api::encoding::parse_pairs(query).map_err(|e| e.message)?;
-    let (mut after, mut limit, mut format) = (None, None, None);
+    let (mut after, mut limit, mut format, mut timeline) = (None, None, None, None);
     for (name, value) in pairs {
         let number = || {
             value
@@ -559,20 +616,21 @@ fn events_params(query: &str) -> Result<EventsParams, String> {
         match name.as_str() {
             "after" if after.is_none() => after = Some(number()?),
             "limit" if limit.is_none() => limit = Some(number()?),
+            "timeline" if timeline.is_none() => timeline = Some(number()?),
             "format" if format.is_none() => match value.as_str() {
                 "json" => format = Some(false),
                 "frames" => format = Some(true),
                 _ => return Err(format!("format: {value:?} is not json or frames")),
             },
-            "after" | "limit" | "format" => {}
+            "after" | "limit" | "format" | "timeline" => {}
             other => {
                 return Err(format!(
-                    "unknown parameter {other:?}; expected after, limit and format"
+                    "unknown parameter {other:?}; expected after, limit, format and timeline"
                 ));
             }
         }
     }
-    Ok((after, limit, format.unwrap_or(false)))
+    Ok((after, limit, format.unwrap_or(false), timeline))
 }
 
 /// A body fed by a channel (chunks produced on a blocking thread): `Some(chunk)`, then `None`
@@ -728,14 +786,14 @@ mod tests {
 
     #[test]
     fn events_parameters_are_checked() {
-        assert_eq!(events_params(""), Ok((None, None, false)));
+        assert_eq!(events_params(""), Ok((None, None, false, None)));
         assert_eq!(
-            events_params("after=5&limit=2&format=frames"),
-            Ok((Some(5), Some(2), true))
+            events_params("after=5&limit=2&format=frames&timeline=3"),
+            Ok((Some(5), Some(2), true, Some(3)))
         );
         assert_eq!(
             events_params("after=5&after=9&limit=2&limit=1"),
-            Ok((Some(5), Some(2), false))
+            Ok((Some(5), Some(2), false, None))
         );
         for (query, needle) in [
             ("after=-1", "after: \"-1\""),

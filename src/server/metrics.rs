@@ -46,7 +46,8 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub fn render(&self, engine: &Engine) -> String {
+    /// `replica_lag`: a replica's records behind its primary.
+    pub fn render(&self, engine: &Engine, replica_lag: Option<u64>) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, lines: &[String]| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -68,6 +69,14 @@ impl Metrics {
         );
         for (name, kind, help, value) in self.values(engine) {
             metric(name, kind, help, &[format!(" {value}")]);
+        }
+        if let Some(lag) = replica_lag {
+            metric(
+                "cdnsim_replica_lag_events",
+                "gauge",
+                "Records the primary has applied that this replica has not.",
+                &[format!(" {lag}")],
+            );
         }
         out
     }

@@ -193,8 +193,6 @@ pub struct App {
     pub body_budget: Arc<Semaphore>,
     /// Why the live clock stopped, if it did (health reports it).
     pub clock_failure: std::sync::Mutex<Option<String>>,
-    /// Resets since the server started: which timeline a replica follows.
-    pub timeline: std::sync::atomic::AtomicU64,
     /// A read replica's primary and how far behind it is (`None` unless `--follow`).
     pub replica: Option<replica::Status>,
 }
@@ -236,9 +234,9 @@ impl App {
             self.config.commit,
             self.config.keep_old,
         )?);
+        new.follow_timeline(&old);
         *crate::locks::write(&self.engine) = Arc::clone(&new);
-        self.timeline
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        old.wake_waiters();
         Ok(new)
     }
 }
@@ -342,7 +340,6 @@ impl Server {
                 streams: Arc::new(Semaphore::new(EVENT_STREAMS_MAX)),
                 body_budget: Arc::new(Semaphore::new(budget)),
                 clock_failure: std::sync::Mutex::new(None),
-                timeline: std::sync::atomic::AtomicU64::new(0),
                 replica,
             }),
             listener,

@@ -1,9 +1,10 @@
 //! Read replicas: `cdnsim serve --follow http://PRIMARY`.
 //!
-//! A replica keeps one HTTP/1.1 connection to its primary and, every [`POLL`], asks
-//! `GET /_cdnsim/replication` (the log's origin, the account, the timeline, the clock and how
-//! many records the primary has applied), then `GET /_cdnsim/events?after=N&format=frames` for
-//! the records it lacks, in pages. It applies the records up to the primary's clock and only
+//! A replica keeps one HTTP/1.1 connection to its primary and asks `GET /_cdnsim/replication`
+//! (the log's origin, the account, the timeline, the clock and how many records the primary
+//! has applied) — saying what it has, so that the primary answers as soon as that changes (a
+//! long poll of up to [`WAIT`]) — then `GET /_cdnsim/events?after=N&format=frames` for the
+//! records it lacks, in pages. It applies the records up to the primary's clock and only
 //! then moves its own clock there, so it never answers as of a time it has not fully applied;
 //! its answers are the primary's, byte for byte (RequestIds included), at the same time.
 //!
@@ -28,8 +29,17 @@ use crate::event::TimeMs;
 use crate::model::{Account, Origin};
 use crate::scenario::{Limits, Quotas};
 
-/// Time between two rounds when nothing new came.
+/// Shortest wait between two attempts to reach a lost primary.
 pub const POLL: Duration = Duration::from_millis(50);
+/// Longest a primary holds a replica's question while nothing changes.
+pub const WAIT: Duration = Duration::from_secs(1);
+/// Longest wait a replica may ask for.
+pub const WAIT_MAX: Duration = Duration::from_secs(5);
+/// Longest a replica waits for one answer (a long poll included) before it calls the
+/// primary lost.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest answer a replica takes (a page of records is far smaller).
+const BODY_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Records asked for at once.
 const PAGE: u64 = 50_000;
 /// Longest wait between two attempts to reach a lost primary.
@@ -107,7 +117,11 @@ impl Replication {
     /// What the primary `app` says.
     pub fn of(app: &App) -> Replication {
         let engine = app.engine();
+        // The model first: while it is held no record is applied, and the clock only moves
+        // past records once they are applied, so the clock read next covers no record the
+        // count misses (the count may have some past it: the replica applies them anyway).
         let model = engine.model();
+        let now_ms = engine.now_ms();
         let origin = model.origin();
         let account = model.account();
         Replication {
@@ -117,8 +131,8 @@ impl Replication {
                 .map(|b| format!("{b:02x}"))
                 .collect(),
             seed: origin.seed,
-            timeline: app.timeline.load(Ordering::Acquire),
-            now_ms: engine.now_ms(),
+            timeline: engine.timeline(),
+            now_ms,
             events: model.event_count(),
             account: AccountJson {
                 domains: account.domains.clone(),
@@ -146,12 +160,22 @@ impl Replication {
         })
     }
 
-    fn account(&self) -> Account {
-        Account {
+    /// The account, checked where the API computes with it.
+    fn account(&self) -> Result<Account, String> {
+        let limits = &self.account.limits;
+        let day = 24 * 3600 * 1000;
+        if !(1..=3650 * day).contains(&limits.history_ms)
+            || limits.page_size_max == 0
+            || limits.page_number_max == 0
+            || limits.task_ids_per_query == 0
+        {
+            return Err("the primary's account limits are out of range".into());
+        }
+        Ok(Account {
             domains: self.account.domains.clone(),
             quotas: self.account.quotas.clone(),
-            limits: self.account.limits.clone(),
-        }
+            limits: limits.clone(),
+        })
     }
 
     /// The same log and timeline as `other`.
@@ -170,8 +194,10 @@ pub struct Link {
 impl Link {
     /// Connects to the primary.
     pub async fn connect(primary: &Primary) -> Result<Link, String> {
-        let stream = tokio::net::TcpStream::connect(&primary.authority)
+        let connecting = tokio::net::TcpStream::connect(&primary.authority);
+        let stream = tokio::time::timeout(ANSWER_TIMEOUT, connecting)
             .await
+            .map_err(|_| format!("cannot reach the primary {}: timed out", primary.url))?
             .map_err(|e| format!("cannot reach the primary {}: {e}", primary.url))?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -187,8 +213,19 @@ impl Link {
         })
     }
 
-    /// `GET path` on the primary: the body of a 200, else an error naming the answer.
+    /// `GET path` on the primary: the body of a 200, else an error naming the answer. Gives
+    /// up after [`ANSWER_TIMEOUT`]; a body over [`BODY_BYTES_MAX`] is an error.
     async fn get(&mut self, path: &str) -> Result<Bytes, String> {
+        match tokio::time::timeout(ANSWER_TIMEOUT, self.get_now(path)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!(
+                "the primary {} did not answer {path} within {ANSWER_TIMEOUT:?}",
+                self.primary.url
+            )),
+        }
+    }
+
+    async fn get_now(&mut self, path: &str) -> Result<Bytes, String> {
         let mut req = Request::get(format!("{}{path}", self.primary.url))
             .header("host", &self.primary.authority);
         if let Some(token) = &self.primary.token {
@@ -200,24 +237,32 @@ impl Link {
         self.sender.ready().await.map_err(|e| lost(&e))?;
         let response = self.sender.send_request(req).await.map_err(|e| lost(&e))?;
         let status = response.status();
-        let body = response
-            .into_body()
+        let body = http_body_util::Limited::new(response.into_body(), BODY_BYTES_MAX)
             .collect()
             .await
             .map_err(|e| lost(&e))?
             .to_bytes();
         if status != StatusCode::OK {
+            let text: String = String::from_utf8_lossy(&body).chars().take(300).collect();
             return Err(format!(
-                "the primary {} answered {status} to {path}: {}",
-                self.primary.url,
-                String::from_utf8_lossy(&body)
+                "the primary {} answered {status} to {path}: {text}",
+                self.primary.url
             ));
         }
         Ok(body)
     }
 
-    async fn replication(&mut self) -> Result<Replication, String> {
-        let body = self.get("/_cdnsim/replication").await?;
+    /// The primary's state; with `seen` (the replica's clock and record count), once it
+    /// differs from that, or after [`WAIT`].
+    async fn replication(&mut self, seen: Option<(TimeMs, u64)>) -> Result<Replication, String> {
+        let path = match seen {
+            None => "/_cdnsim/replication".to_owned(),
+            Some((now_ms, events)) => format!(
+                "/_cdnsim/replication?now_ms={now_ms}&events={events}&wait_ms={}",
+                WAIT.as_millis()
+            ),
+        };
+        let body = self.get(&path).await?;
         serde_json::from_slice(&body).map_err(|e| {
             format!(
                 "the primary {} is not a cdnsim this replica can follow: {e}",
@@ -235,35 +280,36 @@ enum Round {
     NewLog,
 }
 
-/// Brings `engine` up to the primary's clock as `rep` (just asked) gives it.
-async fn catch_up(link: &mut Link, engine: &Arc<Engine>, rep: &Replication) -> Result<(), String> {
+/// Brings `engine` to what `rep` (just asked) says the primary holds: every record it has
+/// applied, then its clock. `Ok(false)`: some of those records are not readable yet (a write
+/// on its way to the disk), so the clock stays where it was until a later round.
+async fn catch_up(
+    link: &mut Link,
+    engine: &Arc<Engine>,
+    rep: &Replication,
+) -> Result<bool, String> {
     loop {
         let applied = engine.model().event_count();
         if applied >= rep.events {
-            break;
+            engine.follow_clock(rep.now_ms);
+            return Ok(true);
         }
         let after = match applied {
             0 => String::new(),
             n => format!("after={}&", n - 1),
         };
-        let body = link
-            .get(&format!(
-                "/_cdnsim/events?{after}limit={PAGE}&format=frames"
-            ))
-            .await?;
+        let path = format!(
+            "/_cdnsim/events?{after}limit={PAGE}&format=frames&timeline={}",
+            rep.timeline
+        );
+        let body = link.get(&path).await?;
         if body.is_empty() {
-            // Records the primary counts but has not made readable yet: next round.
-            return Ok(());
+            return Ok(false);
         }
-        let (engine, upto) = (Arc::clone(engine), rep.now_ms);
-        let applying = tokio::task::spawn_blocking(move || engine.apply_frames(&body, upto));
-        let (_, past_clock) = applying.await.map_err(|e| e.to_string())??;
-        if past_clock {
-            break;
-        }
+        let engine = Arc::clone(engine);
+        let applying = tokio::task::spawn_blocking(move || engine.apply_frames(&body));
+        applying.await.map_err(|e| e.to_string())??;
     }
-    engine.follow_clock(rep.now_ms);
-    Ok(())
 }
 
 /// One round: the primary's clock and the records up to it.
@@ -272,28 +318,45 @@ async fn round(
     engine: &Arc<Engine>,
     known: &Replication,
 ) -> Result<Round, String> {
-    let rep = link.replication().await?;
+    let seen = (engine.now_ms(), engine.model().event_count());
+    let rep = link.replication(Some(seen)).await?;
     if !rep.same_log(known) || rep.events < engine.model().event_count() {
         return Ok(Round::NewLog);
     }
-    catch_up(link, engine, &rep).await?;
+    if !catch_up(link, engine, &rep).await? {
+        // Not readable yet: a moment, not a long poll (the counts already differ).
+        tokio::time::sleep(POLL / 10).await;
+    }
     let lag = rep.events.saturating_sub(engine.model().event_count());
     Ok(Round::CaughtUp(lag))
 }
 
-/// Connects and folds the primary's log up to its clock: a new replica engine.
+/// Connects and folds the primary's log up to its clock: a new replica engine, which never
+/// answers before it is at the primary's clock.
 pub async fn start(primary: &Primary) -> Result<(Engine, Link, Replication), String> {
     let mut link = Link::connect(primary).await?;
-    let rep = link.replication().await?;
-    let engine = Arc::new(Engine::follower(rep.origin()?, rep.account()));
-    catch_up(&mut link, &engine, &rep).await?;
+    let first = link.replication(None).await?;
+    let engine = Arc::new(Engine::follower(first.origin()?, first.account()?));
+    let mut rep = first.clone();
+    while !catch_up(&mut link, &engine, &rep).await? {
+        tokio::time::sleep(POLL / 10).await;
+        let seen = (engine.now_ms(), engine.model().event_count());
+        rep = link.replication(Some(seen)).await?;
+        if !rep.same_log(&first) {
+            return Err(format!(
+                "the primary {} was reset while this replica started",
+                primary.url
+            ));
+        }
+    }
     let engine =
         Arc::try_unwrap(engine).map_err(|_| "the new replica is still shared".to_owned())?;
     Ok((engine, link, rep))
 }
 
-/// Follows the primary until the server stops: rounds every [`POLL`]; on a lost connection, a
-/// reset or another log, a new engine folded from the start replaces the current one.
+/// Follows the primary until the server stops, round after round (each a long poll); on a
+/// lost connection, a reset or another log, a new engine folded from the start replaces the
+/// current one.
 pub async fn follow(app: Arc<App>, mut link: Link, mut known: Replication) {
     let Some(status) = app.replica.as_ref() else {
         return;
@@ -306,10 +369,13 @@ pub async fn follow(app: Arc<App>, mut link: Link, mut known: Replication) {
                 status.lag_events.store(lag, Ordering::Release);
                 *crate::locks::lock(&status.problem) = None;
                 backoff = POLL;
-                tokio::time::sleep(POLL).await;
                 continue;
             }
-            Ok(Round::NewLog) => tracing::info!("the primary's log changed: following it anew"),
+            Ok(Round::NewLog) => {
+                tracing::info!("the primary's log changed: following it anew");
+                *crate::locks::lock(&status.problem) =
+                    Some("the primary's log changed: folding it anew".into());
+            }
             Err(problem) => {
                 tracing::warn!("{problem}; reconnecting in {backoff:?}");
                 *crate::locks::lock(&status.problem) = Some(problem);
@@ -323,7 +389,12 @@ pub async fn follow(app: Arc<App>, mut link: Link, mut known: Replication) {
                 (link, known) = (new_link, rep);
                 *crate::locks::lock(&status.problem) = None;
             }
-            Err(problem) => *crate::locks::lock(&status.problem) = Some(problem),
+            Err(problem) => {
+                tracing::warn!("{problem}; trying again in {backoff:?}");
+                *crate::locks::lock(&status.problem) = Some(problem);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
         }
     }
 }

@@ -64,6 +64,7 @@ impl Engine {
         }
         result?;
         self.now_ms.fetch_max(to_ms, Ordering::AcqRel);
+        self.changed.notify_waiters();
         Ok(())
     }
 
@@ -85,6 +86,7 @@ impl Engine {
                         }
                     }
                 });
+        self.changed.notify_waiters();
         failure.map_or(Ok(()), Err)
     }
 }

@@ -185,6 +185,10 @@ pub struct Engine {
     retired: AtomicBool,
     /// Which actions (bits in `scenario::rule::ACTIONS` order) a live error rule answers.
     error_actions: AtomicU32,
+    /// Woken whenever the clock moves or records become readable (replicas wait on it).
+    changed: tokio::sync::Notify,
+    /// Which timeline this is: resets since the server started.
+    timeline: AtomicU64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -213,14 +217,16 @@ impl Engine {
             data_dir: Mutex::new(None),
             retired: AtomicBool::new(false),
             error_actions: AtomicU32::new(0),
+            changed: tokio::sync::Notify::new(),
+            timeline: AtomicU64::new(0),
         }
     }
 
-    /// A replica applies framed records (`crate::log::wire`) that continue its model, those
-    /// at or before `upto_ms` (the primary's clock); returns how many it applied and whether
-    /// it stopped at a record past `upto_ms`. A record out of order, or one the model refuses,
-    /// is an error and nothing after it is applied.
-    pub fn apply_frames(&self, bytes: &[u8], upto_ms: TimeMs) -> Result<(u64, bool), String> {
+    /// A replica applies framed records (`crate::log::wire`) that continue its model; returns
+    /// how many. A record out of order (its seq, or a time earlier than the last one or
+    /// outside the timeline), or one the model refuses, is an error and nothing after it is
+    /// applied.
+    pub fn apply_frames(&self, bytes: &[u8]) -> Result<u64, String> {
         let mut model = locks::write(&self.model);
         let mut applied = 0;
         for record in crate::log::wire::WireRecords::new(bytes) {
@@ -232,19 +238,49 @@ impl Engine {
                     record.seq
                 ));
             }
-            if record.at_ms > upto_ms {
-                return Ok((applied, true));
+            let in_order = model.last_ms().is_none_or(|last| record.at_ms >= last);
+            if !in_order || !(crate::time::MIN_MS..=crate::time::MAX_MS).contains(&record.at_ms) {
+                return Err(format!("record {} has a time out of order", record.seq));
             }
             model.apply(&record).map_err(|e| e.to_string())?;
             applied += 1;
         }
-        Ok((applied, false))
+        Ok(applied)
+    }
+
+    /// Which timeline this is (resets since the server started).
+    pub fn timeline(&self) -> u64 {
+        self.timeline.load(Ordering::Acquire)
+    }
+
+    /// Names this engine the timeline after `previous` (a reset made it).
+    pub fn follow_timeline(&self, previous: &Engine) {
+        self.timeline
+            .store(previous.timeline() + 1, Ordering::Release);
     }
 
     /// A replica's clock: the primary's, once every record up to it is applied. Never moves
     /// back.
     pub fn follow_clock(&self, now_ms: TimeMs) {
         self.now_ms.fetch_max(now_ms, Ordering::AcqRel);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until the clock moves, records become readable or the timeline ends, at most
+    /// `wait`, unless `(now_ms, events)` is already not what is seen now.
+    pub async fn changed_from(&self, now_ms: TimeMs, events: u64, wait: std::time::Duration) {
+        let notified = self.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let same = self.now_ms() == now_ms && self.model().event_count() == events;
+        if same && !self.is_retired() {
+            let _ = tokio::time::timeout(wait, notified).await;
+        }
+    }
+
+    /// Wakes every waiter of [`Engine::changed_from`] (a reset ended this timeline).
+    pub fn wake_waiters(&self) {
+        self.changed.notify_waiters();
     }
 
     /// True for a replica's engine (no log file of its own).
@@ -269,6 +305,8 @@ impl Engine {
             data_dir: Mutex::new(None),
             retired: AtomicBool::new(false),
             error_actions: AtomicU32::new(0),
+            changed: tokio::sync::Notify::new(),
+            timeline: AtomicU64::new(0),
         })
     }
 
@@ -333,6 +371,8 @@ impl Engine {
             data_dir: Mutex::new(Some(dir)),
             retired: AtomicBool::new(false),
             error_actions: AtomicU32::new(0),
+            changed: tokio::sync::Notify::new(),
+            timeline: AtomicU64::new(0),
         };
         engine.advance_to(now_ms)?;
         if let Some(p) = engine.producer() {
@@ -486,6 +526,7 @@ impl Engine {
         pending.first_seq += n as u64;
         self.visible_events
             .fetch_max(pending.first_seq, Ordering::AcqRel);
+        self.changed.notify_waiters();
         Ok(())
     }
 
@@ -537,6 +578,7 @@ impl Sink for Live<'_> {
         self.engine
             .visible_events
             .fetch_max(self.writer.next_seq(), Ordering::AcqRel);
+        self.engine.changed.notify_waiters();
         Ok(())
     }
 }
