@@ -7,6 +7,8 @@
 mod check;
 mod diff;
 mod dump;
+#[cfg(feature = "nats")]
+mod nats;
 mod query;
 mod repair;
 mod serve;
@@ -43,6 +45,10 @@ enum Command {
     Query(query::Args),
     Serve(Box<serve::Args>),
     Repair(repair::Args),
+    #[cfg(feature = "nats")]
+    Publish(nats::PublishArgs),
+    #[cfg(feature = "nats")]
+    Export(nats::ExportArgs),
 }
 
 /// How a command ended.
@@ -79,6 +85,10 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Query(args) => query::run(&args, &mut out),
         Command::Serve(args) => serve::run(&args, &mut out),
         Command::Repair(args) => repair::run(&args, &mut out),
+        #[cfg(feature = "nats")]
+        Command::Publish(args) => nats::publish(&args, &mut out),
+        #[cfg(feature = "nats")]
+        Command::Export(args) => nats::export(&args, &mut out),
     };
     let flushed = out.flush();
     match (result, flushed) {
@@ -112,6 +122,9 @@ enum CliError {
     Usage(String),
     #[error("writing output: {0}")]
     Io(#[from] io::Error),
+    #[cfg(feature = "nats")]
+    #[error(transparent)]
+    JetStream(#[from] crate::log::jetstream::JetStreamError),
 }
 
 impl CliError {

@@ -41,6 +41,8 @@ mod checkpoint;
 pub mod codec;
 mod frame;
 mod header;
+#[cfg(feature = "nats")]
+pub mod jetstream;
 mod reader;
 pub mod wire;
 mod writer;
