@@ -157,19 +157,22 @@ async fn create_stream(
     }
 }
 
-/// [`publish_once`], tried again while the cluster cannot take it (a stream still electing its
-/// leader, a leader change): the same id makes a retry of a stored message a duplicate, and
-/// the fence refuses it if another writer moved the stream on.
-async fn publish_after(
-    js: &jetstream::Context,
+/// One message to publish: on `subject`, with id `id`, expecting the stream's last sequence to
+/// be `last`.
+struct Outgoing {
     subject: String,
     id: String,
     last: u64,
     payload: Bytes,
-) -> Result<u64, JetStreamError> {
+}
+
+/// [`publish_once`], tried again while the cluster cannot take it (a stream still electing its
+/// leader, a leader change): the same id makes a retry of a stored message a duplicate, and
+/// the fence refuses it if another writer moved the stream on.
+async fn publish_after(js: &jetstream::Context, message: Outgoing) -> Result<u64, JetStreamError> {
     let mut waited = Duration::ZERO;
     loop {
-        match publish_once(js, subject.clone(), id.clone(), last, payload.clone()).await {
+        match publish_once(js, &message).await {
             Err(JetStreamError::Nats(e)) if waited < CREATE_PATIENCE => {
                 tracing::debug!(error = %e, "publishing; trying again");
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -180,19 +183,14 @@ async fn publish_after(
     }
 }
 
-/// Publishes one message expecting the stream's last sequence to be `last`; the new one.
-async fn publish_once(
-    js: &jetstream::Context,
-    subject: String,
-    id: String,
-    last: u64,
-    payload: Bytes,
-) -> Result<u64, JetStreamError> {
+/// Publishes one message; the sequence it got.
+async fn publish_once(js: &jetstream::Context, message: &Outgoing) -> Result<u64, JetStreamError> {
+    let last = message.last;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Expected-Last-Sequence", last.to_string().as_str());
-    headers.insert("Nats-Msg-Id", id.as_str());
+    headers.insert("Nats-Msg-Id", message.id.as_str());
     let ack = js
-        .publish_with_headers(subject, headers, payload)
+        .publish_with_headers(message.subject.clone(), headers, message.payload.clone())
         .await
         .map_err(nats)?
         .await;
@@ -259,15 +257,19 @@ pub async fn publish(path: &Path, target: &Target) -> Result<Published, JetStrea
     // The writer's own id: a deduplicated retry of another writer's header must not pass for
     // this one's (deduplication is checked before the fence).
     let id = format!("{}:header:{}", target.sim, writer_id());
-    let mut last = publish_after(&js, target.subject("header"), id, 0, header)
-        .await
-        .map_err(|e| match e {
-            JetStreamError::Fenced(_) => JetStreamError::Fenced(format!(
-                "the stream {} already holds a log: publish to another SIM",
-                target.stream()
-            )),
-            other => other,
-        })?;
+    let first = Outgoing {
+        subject: target.subject("header"),
+        id,
+        last: 0,
+        payload: header,
+    };
+    let mut last = publish_after(&js, first).await.map_err(|e| match e {
+        JetStreamError::Fenced(_) => JetStreamError::Fenced(format!(
+            "the stream {} already holds a log: publish to another SIM",
+            target.stream()
+        )),
+        other => other,
+    })?;
     let mut published = Published {
         messages: 1,
         bytes: HEADER_LEN as u64,
@@ -275,7 +277,13 @@ pub async fn publish(path: &Path, target: &Target) -> Result<Published, JetStrea
     for (offset, chunk) in messages(&bytes[HEADER_LEN..]) {
         let id = format!("{}:{}", target.sim, HEADER_LEN + offset);
         let payload = Bytes::copy_from_slice(chunk);
-        last = publish_after(&js, target.subject("events"), id, last, payload).await?;
+        let message = Outgoing {
+            subject: target.subject("events"),
+            id,
+            last,
+            payload,
+        };
+        last = publish_after(&js, message).await?;
         published.messages += 1;
         published.bytes += chunk.len() as u64;
     }
