@@ -30,7 +30,8 @@ const SPEED_MAX: f64 = 1e6;
 /// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
 /// as {"advance":"5m"} or {"to":"2026-11-20T10:00:00Z"}. A request may ask for an earlier
 /// time with the header `x-cdnsim-replay-time: <RFC 3339>`. Admin endpoints: GET
-/// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N, /_cdnsim/health, /_cdnsim/metrics,
+/// /_cdnsim/clock, /_cdnsim/events?after=SEQ&limit=N (format=frames for replicas),
+/// /_cdnsim/replication (what a replica follows), /_cdnsim/health, /_cdnsim/metrics,
 /// /_cdnsim/stats (status counts per time bucket), /_cdnsim/history?task_id=ID (a task's
 /// transitions), /_cdnsim/scenario (span, domains, incidents, scripts);
 /// POST /_cdnsim/reset (start the scenario over); POST, GET and DELETE /_cdnsim/rules

@@ -353,7 +353,11 @@ async function loadTasks() {
     answer = await getJSON(`/?${q}`, { headers: asOfHeaders() });
   } catch (e) {
     if (!current("tasks", t)) return true;
-    $("api-problem").textContent = e.message;
+    // The API's own words, and what to do about the one a person meets most.
+    const hint = e.message.includes("MissingParameter.ObjectType")
+      ? " Choose a type: with a status or a domain, the API needs one."
+      : "";
+    $("api-problem").textContent = e.message + hint;
     table.tBodies[0].replaceChildren();
     $("total").textContent = "–";
     $("pages").textContent = "–";
