@@ -8,7 +8,9 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use cdnsim::event::{Event, ObjectType, Process, Source, TaskId, TimeMs};
+mod common;
+
+use cdnsim::event::TimeMs;
 use cdnsim::log::{Header, LogWriter, Records, SparseIndex};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -23,27 +25,7 @@ fn write(path: &Path) -> SparseIndex {
     let t0: TimeMs = 1_764_000_000_000;
     let mut batch = Vec::with_capacity(5_000);
     for row in 0..ROWS {
-        let at = t0 + row as i64 * 20;
-        let domain = format!("cdn{}.example.com", row % 7);
-        batch.push((
-            at,
-            Event::Created {
-                row,
-                task_id: TaskId(700_000_000 + row / 40),
-                object_path: format!("http://{domain}/assets/img/{}.png", row * 7919 % 100_000),
-                domain,
-                object_type: ObjectType::File,
-                source: Source::Scenario,
-            },
-        ));
-        for bp in [0, 3_300, 6_600] {
-            let process = Process::from_basis_points(bp).unwrap_or(Process::ZERO);
-            batch.push((
-                at + 1 + i64::from(bp / 1000),
-                Event::Progressed { row, process },
-            ));
-        }
-        batch.push((at + 19, Event::Completed { row }));
+        batch.extend(common::row_events(row, t0));
         if batch.len() >= 5_000 {
             batch.sort_by_key(|(at, _)| *at);
             writer.append_batch(&batch).expect("append");

@@ -9,7 +9,9 @@ use std::hint::black_box;
 use std::io::Read;
 use std::path::Path;
 
-use cdnsim::event::{Event, ObjectType, Process, Source, TaskId, TimeMs};
+mod common;
+
+use cdnsim::event::{Event, TimeMs};
 use cdnsim::log::{Header, LogFile, LogWriter, Records, codec};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -20,27 +22,7 @@ fn events() -> Vec<(TimeMs, Event)> {
     let t0: TimeMs = 1_764_000_000_000;
     let mut out = Vec::with_capacity(ROWS as usize * 5);
     for row in 0..ROWS {
-        let at = t0 + row as i64 * 20;
-        let domain = format!("cdn{}.example.com", row % 7);
-        out.push((
-            at,
-            Event::Created {
-                row,
-                task_id: TaskId(700_000_000 + row / 40),
-                object_path: format!("http://{domain}/assets/img/{}.png", row * 7919 % 100_000),
-                domain,
-                object_type: ObjectType::File,
-                source: Source::Scenario,
-            },
-        ));
-        for bp in [0, 3_300, 6_600] {
-            let process = Process::from_basis_points(bp).unwrap_or(Process::ZERO);
-            out.push((
-                at + 1 + i64::from(bp / 1000),
-                Event::Progressed { row, process },
-            ));
-        }
-        out.push((at + 19, Event::Completed { row }));
+        out.extend(common::row_events(row, t0));
     }
     // Times must not decrease along the log.
     out.sort_by_key(|(at, _)| *at);

@@ -17,7 +17,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use common::http::{listening_addr, scenario_path};
+use common::http::{call, listening_addr, scenario_path};
 
 /// How often, and how far apart, a step looks for what it waits for (the browser and the
 /// server run on their own; 600 looks 50 ms apart give them half a minute).
@@ -167,6 +167,22 @@ impl Browser {
         }
     }
 
+    /// Moves the scrubber as a drag would, to `fraction` of its range: the time it was set to
+    /// and the time the page then shows.
+    async fn scrub(&self, fraction: f64) -> (Value, Value) {
+        let shown = self
+            .js(
+                "const s = document.getElementById('scrubber'); \
+                 s.value = String(Number(s.min) + Math.round((Number(s.max) - Number(s.min)) * arguments[0])); \
+                 s.dispatchEvent(new Event('input', {bubbles: true})); \
+                 s.dispatchEvent(new Event('change', {bubbles: true})); \
+                 return [new Date(Number(s.value)).toISOString(), document.getElementById('replay-time').value];",
+                vec![json!(fraction)],
+            )
+            .await;
+        (shown[0].clone(), shown[1].clone())
+    }
+
     /// Forgets which answer the table shows, so that the next `table` waits for a new one.
     async fn forget_table(&self) {
         self.js(
@@ -251,24 +267,29 @@ fn query_table(log: &Path, at: &str, params: &[&str]) -> (String, Vec<Vec<String
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    table_of(&serde_json::from_slice(&out.stdout).expect("JSON"))
+}
+
+/// A DescribeRefreshTasks answer as the page's table shows it: (TotalCount, cells).
+fn table_of(answer: &Value) -> (String, Vec<Vec<String>>) {
+    const COLUMNS: [&str; 7] = [
+        "TaskId",
+        "ObjectPath",
+        "ObjectType",
+        "Status",
+        "Process",
+        "CreationTime",
+        "Description",
+    ];
     let rows = answer["Tasks"]["CDNTask"]
         .as_array()
         .expect("tasks")
         .iter()
         .map(|t| {
-            [
-                "TaskId",
-                "ObjectPath",
-                "ObjectType",
-                "Status",
-                "Process",
-                "CreationTime",
-                "Description",
-            ]
-            .iter()
-            .map(|k| t[*k].as_str().unwrap_or("").to_owned())
-            .collect()
+            COLUMNS
+                .iter()
+                .map(|k| t[*k].as_str().unwrap_or("").to_owned())
+                .collect()
         })
         .collect();
     (answer["TotalCount"].to_string(), rows)
@@ -358,13 +379,7 @@ async fn the_page_shows_what_query_and_dump_show() {
         .expect("opens the page");
 
     // At first the page follows the clock: the log's last event.
-    let clock = b
-        .until(
-            "the clock",
-            "const t = document.getElementById('clock-now').textContent; return t.includes('T') ? t : null;",
-            vec![],
-        )
-        .await;
+    let clock = b.until("the clock", CLOCK_SHOWN_JS, vec![]).await;
     let clock = clock.as_str().expect("a time").to_owned();
     let page = b.table(&clock, "PageNumber=1").await;
     assert_same(&page, &query_table(&log, &clock, &[]), "at the clock");
@@ -394,17 +409,7 @@ async fn the_page_shows_what_query_and_dump_show() {
 
     // The scrubber, moved as a drag would, to 60% of its range.
     b.forget_table().await;
-    let scrubbed = b
-        .js(
-            "const s = document.getElementById('scrubber'); \
-             const v = Number(s.min) + Math.round((Number(s.max) - Number(s.min)) * 0.6); \
-             s.value = String(v); \
-             s.dispatchEvent(new Event('input', {bubbles: true})); \
-             s.dispatchEvent(new Event('change', {bubbles: true})); \
-             return new Date(Number(s.value)).toISOString();",
-            vec![],
-        )
-        .await;
+    let (scrubbed, _) = b.scrub(0.6).await;
     let scrubbed = scrubbed.as_str().expect("a time").to_owned();
     let page = b.table(&scrubbed, "PageNumber=1").await;
     assert_same(
@@ -532,29 +537,6 @@ async fn the_page_shows_what_query_and_dump_show() {
     b.client.clone().close().await.expect("closes");
 }
 
-/// A request to a spawned server, with optional extra headers and body.
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> common::http::Answer {
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .header("host", addr.to_string());
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let req = req
-        .body(http_body_util::Full::new(hyper::body::Bytes::from(
-            body.to_owned(),
-        )))
-        .expect("a request");
-    common::http::send(addr, req).await
-}
-
 /// What the API answers for the page's first table, as of `at`: (TotalCount, cells).
 async fn api_table(addr: SocketAddr, at: &str) -> (String, Vec<Vec<String>>) {
     let answer = call(
@@ -566,28 +548,11 @@ async fn api_table(addr: SocketAddr, at: &str) -> (String, Vec<Vec<String>>) {
     )
     .await;
     assert_eq!(answer.status, hyper::StatusCode::OK, "{}", answer.body);
-    let answer = answer.json();
-    let rows = answer["Tasks"]["CDNTask"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|t| {
-            [
-                "TaskId",
-                "ObjectPath",
-                "ObjectType",
-                "Status",
-                "Process",
-                "CreationTime",
-                "Description",
-            ]
-            .iter()
-            .map(|k| t[*k].as_str().unwrap_or("").to_owned())
-            .collect()
-        })
-        .collect();
-    (answer["TotalCount"].to_string(), rows)
+    table_of(&answer.json())
 }
+
+/// The clock the page shows, once it shows one.
+const CLOCK_SHOWN_JS: &str = "const t = document.getElementById('clock-now').textContent; return t.includes('T') ? t : null;";
 
 const CLOCK_JS: &str = "return document.getElementById('clock-now').textContent === arguments[0];";
 
@@ -659,16 +624,7 @@ async fn the_page_follows_a_moving_clock() {
 
     // The scrubber spans the scenario; dragged past the clock it stops at the clock.
     b.forget_table().await;
-    let stopped = b
-        .js(
-            "const s = document.getElementById('scrubber'); \
-             s.value = String(Number(s.min) + Math.round((Number(s.max) - Number(s.min)) * 0.9)); \
-             s.dispatchEvent(new Event('input', {bubbles: true})); \
-             s.dispatchEvent(new Event('change', {bubbles: true})); \
-             return document.getElementById('replay-time').value;",
-            vec![],
-        )
-        .await;
+    let (_, stopped) = b.scrub(0.9).await;
     assert_eq!(stopped, json!(later), "the scrubber stops at the clock");
     b.table(later, "PageNumber=1").await;
 
@@ -688,13 +644,7 @@ async fn the_page_follows_a_moving_clock() {
         .goto(&format!("http://{live_addr}/_cdnsim/ui"))
         .await
         .expect("opens the page");
-    let first = b
-        .until(
-            "a live clock",
-            "const t = document.getElementById('clock-now').textContent; return t.includes('T') ? t : null;",
-            vec![],
-        )
-        .await;
+    let first = b.until("a live clock", CLOCK_SHOWN_JS, vec![]).await;
     let hidden = b
         .js("return document.getElementById('advance').hidden;", vec![])
         .await;

@@ -49,18 +49,13 @@ async fn same_answers(primary: &Running, replica: &Running, at: &str) {
     ];
     for query in queries {
         for replay in [None, Some(at)] {
-            let ask = |server: &Running| {
-                let mut req =
-                    hyper::Request::get(server.url(query)).header("host", server.addr.to_string());
-                if let Some(at) = replay {
-                    req = req.header("x-cdnsim-replay-time", at);
-                }
-                req.body(http_body_util::Full::default())
-                    .expect("a request")
-            };
+            let headers: Vec<(&str, &str)> = replay
+                .map(|at| ("x-cdnsim-replay-time", at))
+                .into_iter()
+                .collect();
             let (a, b) = (
-                send(primary.addr, ask(primary)).await,
-                send(replica.addr, ask(replica)).await,
+                call(primary.addr, "GET", query, &headers, "").await,
+                call(replica.addr, "GET", query, &headers, "").await,
             );
             assert_eq!(a.status, b.status, "{query} as of {replay:?}");
             assert_eq!(a.body, b.body, "{query} as of {replay:?}");
@@ -113,13 +108,7 @@ async fn a_replica_answers_as_its_primary_does() {
         ),
         ("DELETE", "/_cdnsim/rules", ""),
     ] {
-        let req = hyper::Request::builder()
-            .method(method)
-            .uri(replica.url(path))
-            .header("host", replica.addr.to_string())
-            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
-            .expect("a request");
-        let answer = send(replica.addr, req).await;
+        let answer = call(replica.addr, method, path, &[], body).await;
         assert_eq!(
             answer.status,
             StatusCode::FORBIDDEN,

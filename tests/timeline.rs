@@ -124,25 +124,6 @@ async fn stats_and_history_answer_from_the_served_log() {
     server.stop().await;
 }
 
-/// A GET or POST with extra headers.
-async fn call(
-    server: &Running,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Answer {
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(server.url(path))
-        .header("host", server.addr.to_string());
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let body = http_body_util::Full::new(hyper::body::Bytes::from(body.to_owned()));
-    send(server.addr, req.body(body).expect("a request")).await
-}
-
 /// The page and its assets: embedded, typed, fenced to this server by their policy.
 #[tokio::test]
 async fn the_page_is_served_with_its_assets() {
@@ -181,10 +162,10 @@ async fn the_page_is_served_with_its_assets() {
             .expect("a message")
             .contains("/_cdnsim/ui")
     );
-    let posted = call(&server, "POST", "/_cdnsim/ui", &[], "").await;
+    let posted = call(server.addr, "POST", "/_cdnsim/ui", &[], "").await;
     assert_eq!(posted.status, StatusCode::METHOD_NOT_ALLOWED);
     // No token: there is nothing to sign in to.
-    let login = call(&server, "POST", "/_cdnsim/ui/login", &[], "token=x").await;
+    let login = call(server.addr, "POST", "/_cdnsim/ui/login", &[], "token=x").await;
     assert_eq!(login.status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
@@ -260,11 +241,11 @@ async fn an_observer_read_leaves_error_rules_alone() {
     assert_eq!(add_rule(&server, rule).await.status, StatusCode::CREATED);
     let path = "/?Action=DescribeRefreshTasks&Format=JSON";
     for _ in 0..3 {
-        let seen = call(&server, "GET", path, &[("x-cdnsim-observer", "1")], "").await;
+        let seen = call(server.addr, "GET", path, &[("x-cdnsim-observer", "1")], "").await;
         assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
     }
     assert_eq!(list_rules(&server).await[0]["remaining"], 1);
-    let client = call(&server, "GET", path, &[], "").await;
+    let client = call(server.addr, "GET", path, &[], "").await;
     assert_ne!(
         client.status,
         StatusCode::OK,
@@ -278,10 +259,10 @@ async fn an_observer_read_leaves_error_rules_alone() {
     config.admin_token = Some("tok".into());
     let server = Running::start(config).await;
     let bearer = ("authorization", "Bearer tok");
-    let added = call(&server, "POST", "/_cdnsim/rules", &[bearer], rule).await;
+    let added = call(server.addr, "POST", "/_cdnsim/rules", &[bearer], rule).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     let seen = call(
-        &server,
+        server.addr,
         "GET",
         path,
         &[("x-cdnsim-observer", "1"), bearer],
@@ -289,7 +270,7 @@ async fn an_observer_read_leaves_error_rules_alone() {
     )
     .await;
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
-    let sneaky = call(&server, "GET", path, &[("x-cdnsim-observer", "1")], "").await;
+    let sneaky = call(server.addr, "GET", path, &[("x-cdnsim-observer", "1")], "").await;
     assert_ne!(
         sneaky.status,
         StatusCode::OK,
@@ -309,7 +290,7 @@ async fn the_sign_in_cookie_opens_what_the_token_opens() {
     let server = Running::start(config).await;
     let form = "application/x-www-form-urlencoded";
     let wrong = call(
-        &server,
+        server.addr,
         "POST",
         "/_cdnsim/ui/login",
         &[("content-type", form)],
@@ -320,7 +301,7 @@ async fn the_sign_in_cookie_opens_what_the_token_opens() {
     assert!(wrong.headers.get("set-cookie").is_none());
     assert!(wrong.body.contains("not this server's admin token"));
     let right = call(
-        &server,
+        server.addr,
         "POST",
         "/_cdnsim/ui/login",
         &[("content-type", form)],
@@ -339,19 +320,19 @@ async fn the_sign_in_cookie_opens_what_the_token_opens() {
 
     for path in ["/_cdnsim/ui", "/_cdnsim/stats", "/_cdnsim/clock"] {
         assert_eq!(
-            call(&server, "GET", path, &[], "").await.status,
+            call(server.addr, "GET", path, &[], "").await.status,
             StatusCode::UNAUTHORIZED,
             "{path}"
         );
         assert_eq!(
-            call(&server, "GET", path, &with, "").await.status,
+            call(server.addr, "GET", path, &with, "").await.status,
             StatusCode::OK,
             "{path}"
         );
     }
     let bearer = [("authorization", "Bearer tok en")];
     assert_eq!(
-        call(&server, "GET", "/_cdnsim/stats", &bearer, "")
+        call(server.addr, "GET", "/_cdnsim/stats", &bearer, "")
             .await
             .status,
         StatusCode::OK
@@ -366,10 +347,10 @@ async fn the_sign_in_cookie_opens_what_the_token_opens() {
     ] {
         let mut headers = vec![("cookie", cookie.as_str())];
         headers.extend(origin.map(|o| ("origin", o)));
-        let moved = call(&server, "POST", "/_cdnsim/clock", &headers, advance).await;
+        let moved = call(server.addr, "POST", "/_cdnsim/clock", &headers, advance).await;
         assert_eq!(moved.status, status, "{origin:?}: {}", moved.body);
     }
-    let sheet = call(&server, "GET", "/_cdnsim/ui/app.css", &[], "").await;
+    let sheet = call(server.addr, "GET", "/_cdnsim/ui/app.css", &[], "").await;
     assert_eq!(
         sheet.status,
         StatusCode::UNAUTHORIZED,
@@ -378,19 +359,19 @@ async fn the_sign_in_cookie_opens_what_the_token_opens() {
 
     let read = "/?Action=DescribeRefreshTasks&Format=JSON";
     assert_ne!(
-        call(&server, "GET", read, &[], "").await.status,
+        call(server.addr, "GET", read, &[], "").await.status,
         StatusCode::OK
     );
     assert_eq!(
-        call(&server, "GET", read, &with, "").await.status,
+        call(server.addr, "GET", read, &with, "").await.status,
         StatusCode::OK
     );
     assert_eq!(
-        call(&server, "GET", read, &bearer, "").await.status,
+        call(server.addr, "GET", read, &bearer, "").await.status,
         StatusCode::OK
     );
     let write = "/?Action=RefreshObjectCaches&Format=JSON&ObjectPath=http%3A%2F%2Fstatic.example.com%2Fa.js";
-    let refused = call(&server, "GET", write, &with, "").await;
+    let refused = call(server.addr, "GET", write, &with, "").await;
     assert_ne!(
         refused.status,
         StatusCode::OK,

@@ -13,7 +13,7 @@ pub mod resume;
 use std::path::Path;
 
 use crate::event::{Event, RecordRef, TimeMs};
-use crate::log::{LogError, LogWriter, Records};
+use crate::log::{IndexEntry, LogError, LogWriter, Records, SparseIndex};
 use crate::model::{Account, Origin, ReadModel};
 use crate::projection::ProjectionError;
 use crate::scenario::Scenario;
@@ -94,6 +94,22 @@ pub fn apply(
 
 /// Folds the whole log at `path` into a read model answering for `account`.
 pub fn load(path: &Path, account: Account) -> Result<ReadModel, DriveError> {
+    load_noting(path, account, |_| {})
+}
+
+/// [`load`], and the log's sparse index from the same read (for reading it from a seq later).
+pub fn load_indexed(path: &Path, account: Account) -> Result<(ReadModel, SparseIndex), DriveError> {
+    let mut index = SparseIndex::default();
+    let model = load_noting(path, account, |entry| index.note(entry))?;
+    Ok((model, index))
+}
+
+/// [`load`], telling `note` where each record starts.
+fn load_noting(
+    path: &Path,
+    account: Account,
+    mut note: impl FnMut(IndexEntry),
+) -> Result<ReadModel, DriveError> {
     let mut records = Records::open(path)?;
     let header = *records.header();
     let origin = Origin {
@@ -101,8 +117,18 @@ pub fn load(path: &Path, account: Account) -> Result<ReadModel, DriveError> {
         seed: header.seed,
     };
     let mut model = ReadModel::new(origin, account);
-    while let Some(record) = records.next_ref() {
-        model.apply(&record?)?;
+    loop {
+        let offset = records.offset();
+        let Some(record) = records.next_ref() else {
+            break;
+        };
+        let record = record?;
+        note(IndexEntry {
+            seq: record.seq,
+            at_ms: record.at_ms,
+            offset,
+        });
+        model.apply(&record)?;
     }
     model.shrink_to_fit();
     Ok(model)

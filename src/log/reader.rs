@@ -70,7 +70,7 @@ impl SparseIndex {
     }
 
     /// True when a record starting at `offset` is due an entry.
-    pub fn due(&self, offset: u64) -> bool {
+    fn due(&self, offset: u64) -> bool {
         self.entries
             .last()
             .is_none_or(|last| offset - last.offset >= INDEX_STRIDE_BYTES)

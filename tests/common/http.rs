@@ -151,7 +151,22 @@ pub fn encode(params: &[&str]) -> String {
 }
 
 pub fn scenario_config(data_dir: &Path, name: &str) -> Config {
-    let scenario = Scenario::load(&scenario_path(name)).expect("valid scenario");
+    served(
+        Scenario::load(&scenario_path(name)).expect("valid scenario"),
+        data_dir,
+    )
+}
+
+/// A server simulating the scenario given as TOML `text`, its log in `data_dir`, on a free port.
+pub fn text_config(data_dir: &Path, text: &str) -> Config {
+    served(
+        Scenario::parse(Path::new("test.toml"), text).expect("valid scenario"),
+        data_dir,
+    )
+}
+
+/// A server simulating `scenario`, its log in `data_dir`, on a free port.
+fn served(scenario: Scenario, data_dir: &Path) -> Config {
     let mut config = Config::new(Source::Scenario {
         scenario: Box::new(scenario),
         data_dir: data_dir.to_owned(),
@@ -161,16 +176,23 @@ pub fn scenario_config(data_dir: &Path, name: &str) -> Config {
     config
 }
 
-/// A server simulating the scenario given as TOML `text`, its log in `data_dir`, on a free port.
-pub fn text_config(data_dir: &Path, text: &str) -> Config {
-    let scenario = Scenario::parse(Path::new("test.toml"), text).expect("valid scenario");
-    let mut config = Config::new(Source::Scenario {
-        scenario: Box::new(scenario),
-        data_dir: data_dir.to_owned(),
-        fresh: false,
-    });
-    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    config
+/// A request with any method, extra headers and a body, to the server at `addr`.
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("host", addr.to_string());
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let body = Full::new(Bytes::from(body.to_owned()));
+    send(addr, req.body(body).expect("a request")).await
 }
 
 /// `POST /_cdnsim/rules` with the rule's JSON.

@@ -32,7 +32,7 @@ use crate::drive::resume::{ResumeError, resume};
 use crate::drive::{self, DriveError, Sink};
 use crate::event::{Event, TimeMs};
 use crate::locks;
-use crate::log::{Header, IndexEntry, LogError, LogWriter, SharedIndex, SparseIndex};
+use crate::log::{Header, IndexEntry, LogError, LogWriter, SharedIndex};
 use crate::model::{Account, Origin, ReadModel};
 use crate::projection::ProjectionError;
 use crate::scenario::Scenario;
@@ -283,15 +283,9 @@ impl Engine {
         self.changed.notify_waiters();
     }
 
-    /// True for a replica's engine (no log file of its own).
-    pub fn is_follower(&self) -> bool {
-        self.log_path.as_os_str().is_empty()
-    }
-
     /// Serves a finished log read-only, the clock at `at_ms` (default: its last event).
     pub fn open_log(path: &Path, at_ms: Option<TimeMs>) -> Result<Engine, EngineError> {
-        let model = drive::load(path, Account::default())?;
-        let index = SparseIndex::build(path)?;
+        let (model, index) = drive::load_indexed(path, Account::default())?;
         let now_ms = at_ms.or(model.last_ms()).unwrap_or(0);
         Ok(Engine {
             model: RwLock::new(model),
