@@ -50,6 +50,8 @@ pub enum ErrorKind {
     RequestEntityTooLarge,
     /// 400 `InvalidReplayTime`.
     InvalidReplayTime,
+    /// 400 `InvalidAfterSeq` (the `x-cdnsim-after-seq` header).
+    InvalidAfterSeq,
     /// 403 `Forbidden.ReadOnly`.
     ForbiddenReadOnly,
     /// 404 `InvalidAccessKeyId.NotFound`.
@@ -137,6 +139,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedHttpMethod => "UnsupportedHTTPMethod",
             ErrorKind::RequestEntityTooLarge => "RequestEntityTooLarge",
             ErrorKind::InvalidReplayTime => "InvalidReplayTime",
+            ErrorKind::InvalidAfterSeq => "InvalidAfterSeq",
             ErrorKind::ForbiddenReadOnly => "Forbidden.ReadOnly",
             ErrorKind::InvalidAccessKeyIdNotFound => "InvalidAccessKeyId.NotFound",
             ErrorKind::SignatureDoesNotMatch => "SignatureDoesNotMatch",
@@ -194,6 +197,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedHttpMethod => "This http method not supported.",
             ErrorKind::RequestEntityTooLarge => "The request body is too large.",
             ErrorKind::InvalidReplayTime => "The x-cdnsim-replay-time header is invalid.",
+            ErrorKind::InvalidAfterSeq => "The x-cdnsim-after-seq header is invalid.",
             ErrorKind::ForbiddenReadOnly => "This server answers reads only.",
             ErrorKind::InvalidAccessKeyIdNotFound => "Specified access key is not found.",
             ErrorKind::SignatureDoesNotMatch => {

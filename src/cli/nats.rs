@@ -31,15 +31,9 @@ pub(super) struct ExportArgs {
     output: PathBuf,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 pub(super) fn publish(args: &PublishArgs, out: &mut dyn Write) -> Result<Outcome, CliError> {
     let target = Target::parse(&args.target).map_err(|e| CliError::Usage(e.to_string()))?;
-    let done = runtime()?.block_on(jetstream::publish(&args.log, &target))?;
+    let done = jetstream::publish(&args.log, &target)?;
     writeln!(
         out,
         "published {} into {} ({} messages, {} bytes)",
@@ -53,7 +47,7 @@ pub(super) fn publish(args: &PublishArgs, out: &mut dyn Write) -> Result<Outcome
 
 pub(super) fn export(args: &ExportArgs, out: &mut dyn Write) -> Result<Outcome, CliError> {
     let target = Target::parse(&args.target).map_err(|e| CliError::Usage(e.to_string()))?;
-    let records = runtime()?.block_on(jetstream::export(&target, &args.output))?;
+    let records = jetstream::export(&target, &args.output)?;
     writeln!(
         out,
         "exported {} into {} ({records} records)",

@@ -62,7 +62,9 @@ pub(super) struct Args {
     /// Serve a read replica of the cdnsim server at this address (http://HOST:PORT): it folds
     /// the primary's log as it grows and answers reads as the primary does, as of the
     /// primary's clock as far as it has applied it; writes, clock moves, rules and resets
-    /// answer 403 naming the primary.
+    /// answer 403 naming the primary. In a build with the `nats` feature it may follow a
+    /// stream instead, nats://HOST:PORT[,HOST:PORT...]/SIM, with --scenario naming the
+    /// scenario that made its log.
     #[arg(long, value_name = "URL")]
     follow: Option<String>,
     /// The primary's --admin-token, when it has one (a replica reads its events with it).
@@ -74,6 +76,14 @@ pub(super) struct Args {
     /// Where a scenario's log lives (default: cdnsim-data/<scenario file name without .toml>).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep the scenario's log in a NATS JetStream stream, nats://HOST:PORT[,HOST:PORT...]/SIM,
+    /// instead of the data directory (which then holds a cache of it). One server writes at
+    /// a time: others wait for its lease and take over when it dies, after re-running the
+    /// scenario against the stream. Writes are answered once the cluster has acknowledged
+    /// them; the clock is recorded in the stream for replicas (--follow nats://…).
+    #[cfg(feature = "nats")]
+    #[arg(long, value_name = "URL", requires = "scenario")]
+    log_backend: Option<String>,
     /// Move an existing log in the data directory aside (to events.cdnlog.old.N, never
     /// overwriting) and start over.
     #[arg(long)]
@@ -95,7 +105,8 @@ pub(super) struct Args {
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     speed: f64,
     /// Initial clock, RFC 3339. With --log: any time (default: the log's last event). With
-    /// --scenario: default the scenario's start, and never before it or its log's last event.
+    /// --scenario: default the scenario's start, and never before it, its log's last event or
+    /// (with --log-backend) the clock recorded in its stream.
     #[arg(long, value_name = "T")]
     at: Option<String>,
     /// Turn on signature checks (V1 HMAC-SHA1 and V3 ACS3-HMAC-SHA256) with this key;
@@ -196,6 +207,19 @@ impl Args {
         config.body_timeout = self.idle_timeout;
         config.keep_old = self.keep_old;
         config.log_scenario = log_scenario;
+        #[cfg(feature = "nats")]
+        if let Some(url) = &self.log_backend {
+            if self.fresh {
+                return Err(CliError::Usage(
+                    "--fresh moves a log file aside; a stream keeps its log whole: serve \
+                     another SIM to start over"
+                        .into(),
+                ));
+            }
+            let target = crate::log::jetstream::Target::parse(url)
+                .map_err(|e| CliError::Usage(format!("--log-backend: {e}")))?;
+            config.log_store = crate::server::LogStore::JetStream(target);
+        }
         Ok(config)
     }
 }
@@ -207,6 +231,9 @@ impl Args {
         &self,
         ephemeral: Option<&Path>,
     ) -> Result<(Source, Option<Box<Scenario>>), CliError> {
+        if let Some(url) = self.follow.as_deref().filter(|u| u.starts_with("nats://")) {
+            return self.follow_stream(url);
+        }
         if let Some(url) = &self.follow {
             let alone = self.scenario.is_none()
                 && self.log.is_none()
@@ -265,6 +292,48 @@ impl Args {
             }
             _ => Err(CliError::Usage("give one of --scenario and --log".into())),
         }
+    }
+}
+
+impl Args {
+    /// `--follow nats://…/SIM --scenario S`: a replica of a stream.
+    #[cfg(feature = "nats")]
+    fn follow_stream(&self, url: &str) -> Result<(Source, Option<Box<Scenario>>), CliError> {
+        let alone = self.log.is_none()
+            && self.data_dir.is_none()
+            && !self.fresh
+            && !self.ephemeral
+            && self.at.is_none()
+            && self.clock == ClockArg::Manual
+            && self.follow_token.is_none()
+            && self.log_backend.is_none();
+        let scenario = match (&self.scenario, alone) {
+            (Some(scenario), true) => Scenario::load(scenario)?,
+            _ => {
+                return Err(CliError::Usage(
+                    "--follow nats://…/SIM serves the stream's log at its writer's clock: give \
+                     --scenario (the scenario that made it) and nothing of --log, --data-dir, \
+                     --fresh, --ephemeral, --at, --clock, --follow-token or --log-backend"
+                        .into(),
+                ));
+            }
+        };
+        let target = crate::log::jetstream::Target::parse(url)
+            .map_err(|e| CliError::Usage(format!("--follow: {e}")))?;
+        let source = crate::server::stream_replica::StreamSource {
+            target,
+            scenario: Box::new(scenario),
+        };
+        Ok((Source::FollowStream(source), None))
+    }
+
+    /// Without the `nats` feature there is no stream to follow.
+    #[cfg(not(feature = "nats"))]
+    fn follow_stream(&self, url: &str) -> Result<(Source, Option<Box<Scenario>>), CliError> {
+        Err(CliError::Usage(format!(
+            "--follow {url}: this cdnsim was built without the nats feature (cargo build \
+             --features nats)"
+        )))
     }
 }
 

@@ -1,8 +1,10 @@
 //! `cdnsim simulate SCENARIO -o LOG`: run a scenario to its end into a log.
 //!
 //! The simulator runs on this thread and hands batches of events over a bounded
-//! crossbeam channel to a writer thread ([`crate::drive::simulate_to_log`]). The log is written to `LOG.partial` and renamed over
-//! `LOG` only once it is complete and synced, so an existing log is never lost to a failed run.
+//! crossbeam channel to a writer thread ([`crate::drive::simulate_committing`]). The log is
+//! written to `LOG.partial` and renamed over `LOG` only once it is complete and synced, so an
+//! existing log is never lost to a failed run. `-o nats://…/SIM` publishes it into a new
+//! stream as it goes instead (through a temporary working file).
 
 // Wall-clock time here only measures the run for the progress bar and the summary; it never
 // reaches the simulator or the log.
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{CliError, Outcome};
-use crate::drive::simulate_to_log;
+use crate::drive::simulate_committing;
 use crate::event::{FailReason, TimeMs};
 use crate::log::LogError;
 use crate::scenario::Scenario;
@@ -30,7 +32,9 @@ use crate::time::format_ms;
 pub(super) struct Args {
     /// The scenario file (`scenarios/*.toml`).
     scenario: PathBuf,
-    /// Where to write the log (replaced only when the new one is complete).
+    /// Where to write the log (replaced only when the new one is complete); or, in a build
+    /// with the `nats` feature, a new NATS JetStream stream, nats://HOST:PORT[,HOST:PORT...]/SIM
+    /// (published as it is simulated, staged in a temporary file; refused if SIM holds a log).
     #[arg(short = 'o', long = "output", value_name = "LOG")]
     output: PathBuf,
     /// Use this seed instead of the scenario's (for seed sweeps).
@@ -48,11 +52,24 @@ pub(super) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         scenario.seed = seed;
     }
     let started = Instant::now();
+    if let Some(url) = args.output.to_str().filter(|o| o.starts_with("nats://")) {
+        let seed = scenario.seed;
+        let start_ms = scenario.start_ms;
+        let bar = progress_bar(args.quiet, scenario.duration_ms);
+        let (stats, bytes) = simulate_to_stream(scenario, url, bar)?;
+        summary(out, args, seed, start_ms, &stats, bytes, started.elapsed())?;
+        return Ok(Outcome::Ok);
+    }
     let partial = partial_path(&args.output);
     // A partial file can only be left over from an interrupted run of ours.
     let _ = std::fs::remove_file(&partial);
     let (seed, start_ms, duration_ms) = (scenario.seed, scenario.start_ms, scenario.duration_ms);
-    let result = simulate_into(scenario, &partial, progress_bar(args.quiet, duration_ms));
+    let result = simulate_into(
+        scenario,
+        &partial,
+        None,
+        progress_bar(args.quiet, duration_ms),
+    );
     let (stats, bytes) = match result {
         Ok(done) => done,
         Err(e) => {
@@ -98,12 +115,13 @@ fn progress_bar(quiet: bool, duration_ms: i64) -> Option<ProgressBar> {
 fn simulate_into(
     scenario: Scenario,
     path: &Path,
+    backend: Option<std::sync::Arc<dyn crate::log::LogBackend>>,
     bar: Option<ProgressBar>,
 ) -> Result<(Stats, u64), LogError> {
     let start_ms = scenario.start_ms;
     let began = Instant::now();
     let mut shown = false;
-    let stats = simulate_to_log(scenario, path, |stats| {
+    let stats = simulate_committing(scenario, path, backend, |stats| {
         let Some(bar) = &bar else { return };
         if !shown && began.elapsed() > Duration::from_secs(1) {
             bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -118,6 +136,40 @@ fn simulate_into(
     }
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Ok((stats, bytes))
+}
+
+/// Simulates into a new stream at `url` (`nats://…/SIM`), through a temporary working file.
+#[cfg(feature = "nats")]
+fn simulate_to_stream(
+    scenario: Scenario,
+    url: &str,
+    bar: Option<ProgressBar>,
+) -> Result<(Stats, u64), CliError> {
+    use crate::log::jetstream::{JetStreamBackend, Target};
+    let target = Target::parse(url).map_err(|e| CliError::Usage(e.to_string()))?;
+    let backend = JetStreamBackend::connect(&target)?;
+    let header = crate::log::Header::new(scenario.fingerprint(), scenario.seed);
+    backend.create(&header.to_bytes())?;
+    let staging = tempfile::Builder::new().prefix("cdnsim-").tempdir()?;
+    let work = staging.path().join("working.cdnlog");
+    Ok(simulate_into(
+        scenario,
+        &work,
+        Some(std::sync::Arc::new(backend)),
+        bar,
+    )?)
+}
+
+/// Without the `nats` feature there is no stream to write to.
+#[cfg(not(feature = "nats"))]
+fn simulate_to_stream(
+    _scenario: Scenario,
+    url: &str,
+    _bar: Option<ProgressBar>,
+) -> Result<(Stats, u64), CliError> {
+    Err(CliError::Usage(format!(
+        "-o {url}: this cdnsim was built without the nats feature (cargo build --features nats)"
+    )))
 }
 
 fn summary(

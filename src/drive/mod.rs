@@ -11,9 +11,10 @@
 pub mod resume;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::event::{Event, RecordRef, TimeMs};
-use crate::log::{IndexEntry, LogError, LogWriter, Records, SparseIndex};
+use crate::log::{IndexEntry, LogBackend, LogError, LogWriter, Records, SparseIndex};
 use crate::model::{Account, Origin, ReadModel};
 use crate::projection::ProjectionError;
 use crate::scenario::Scenario;
@@ -162,22 +163,44 @@ impl Sink for ThreadSink {
 pub fn simulate_to_log(
     scenario: Scenario,
     path: &Path,
+    on_batch: impl FnMut(&Stats),
+) -> Result<Stats, LogError> {
+    simulate_committing(scenario, path, None, on_batch)
+}
+
+/// [`simulate_to_log`], the file at `path` being the working file of `backend` (when given):
+/// every [`SYNC_EVERY_BYTES`] and at the end, what was written is committed to it. The
+/// backend must hold the new log's header already.
+pub fn simulate_committing(
+    scenario: Scenario,
+    path: &Path,
+    backend: Option<Arc<dyn LogBackend>>,
     mut on_batch: impl FnMut(&Stats),
 ) -> Result<Stats, LogError> {
     let header = crate::log::Header::new(scenario.fingerprint(), scenario.seed);
     let mut writer = LogWriter::create(path, header)?;
+    // A readable handle: the backend reads the bytes it commits.
+    let handle = std::fs::File::open(path).map_err(|e| LogError::io(path, "open", e))?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<(TimeMs, Event)>>(CHANNEL_BATCHES);
     let write_thread = std::thread::spawn(move || -> Result<(), LogError> {
-        let mut synced = 0;
+        let commit = |writer: &mut LogWriter| match &backend {
+            // A working file: the backend makes the records durable, not an fsync.
+            Some(backend) => writer
+                .flush()
+                .and_then(|()| backend.commit(&handle, writer.len_bytes())),
+            None => writer.sync(),
+        };
+        let mut committed = 0;
         for batch in rx {
             for (at_ms, event) in &batch {
                 writer.append(*at_ms, event)?;
             }
-            if writer.len_bytes() - synced >= SYNC_EVERY_BYTES {
-                writer.sync()?;
-                synced = writer.len_bytes();
+            if writer.len_bytes() - committed >= SYNC_EVERY_BYTES {
+                commit(&mut writer)?;
+                committed = writer.len_bytes();
             }
         }
+        commit(&mut writer)?;
         writer.sync()
     });
     let mut sim = Simulator::new(scenario);

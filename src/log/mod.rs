@@ -37,6 +37,7 @@
 //! inside the part of the log the synced checkpoint says was durable — and it never touches
 //! corruption; only [`truncate_at`] (`cdnsim repair`) cuts synced records.
 
+pub mod backend;
 mod checkpoint;
 pub mod codec;
 mod frame;
@@ -49,6 +50,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use backend::{FileBackend, LogBackend};
 pub use checkpoint::{Synced, checkpoint_path, read_synced};
 pub use header::{HEADER_LEN, Header, HeaderProblem, MAGIC};
 pub use reader::{IndexEntry, LogFile, Records, ScanSummary, SharedIndex, SparseIndex};
@@ -151,7 +153,7 @@ impl std::fmt::Display for Damage {
     }
 }
 
-/// Errors of the log layer. Every variant names the file.
+/// Errors of the log layer. Every variant names the file (or, for a backend, the place).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LogError {
@@ -272,6 +274,10 @@ pub enum LogError {
         /// The file.
         path: PathBuf,
     },
+    /// A log backend other than the file (a JetStream stream) refused or failed; the message
+    /// names it.
+    #[error("{0}")]
+    Backend(String),
 }
 
 impl LogError {

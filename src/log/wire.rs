@@ -66,12 +66,31 @@ pub enum WireError {
 pub struct WireRecords<'a> {
     bytes: &'a [u8],
     offset: usize,
+    /// The payload format, and whether frames may say more of their batch follows.
+    format: u16,
+    batches: bool,
 }
 
 impl<'a> WireRecords<'a> {
     /// The records of `bytes`.
     pub fn new(bytes: &'a [u8]) -> WireRecords<'a> {
-        WireRecords { bytes, offset: 0 }
+        WireRecords {
+            bytes,
+            offset: 0,
+            format: WIRE_FORMAT,
+            batches: false,
+        }
+    }
+
+    /// The records of `bytes` cut from the record section of a log of format `version` (a
+    /// stream's messages): frames as that log frames them, batch marks included.
+    pub fn of_log(bytes: &'a [u8], version: u16) -> WireRecords<'a> {
+        WireRecords {
+            bytes,
+            offset: 0,
+            format: version,
+            batches: version >= super::BATCHES_VERSION,
+        }
     }
 }
 
@@ -90,15 +109,16 @@ impl<'a> Iterator for WireRecords<'a> {
                 .ok_or(WireError::Cut { offset })?;
             let crc = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
             let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-            if len & MORE_IN_BATCH != 0 || len as usize > MAX_PAYLOAD_LEN {
+            let more = if self.batches { MORE_IN_BATCH } else { 0 };
+            if len & !more & MORE_IN_BATCH != 0 || (len & !more) as usize > MAX_PAYLOAD_LEN {
                 return Err(WireError::Length { offset, len });
             }
-            let end = FRAME_HEADER_LEN + len as usize;
+            let end = FRAME_HEADER_LEN + (len & !more) as usize;
             let frame = rest.get(..end).ok_or(WireError::Cut { offset })?;
             if frame_crc(&frame[4..]) != crc {
                 return Err(WireError::Checksum { offset });
             }
-            let record = codec::decode_record_ref(WIRE_FORMAT, &frame[FRAME_HEADER_LEN..])
+            let record = codec::decode_record_ref(self.format, &frame[FRAME_HEADER_LEN..])
                 .map_err(|e| WireError::Payload {
                     offset,
                     detail: e.to_string(),

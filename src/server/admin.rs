@@ -383,6 +383,13 @@ async fn post_reset(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
             "a finished log (--log) is read-only and cannot be reset".into(),
         );
     }
+    if !app.engine().can_restart() {
+        let engine = app.engine();
+        return error(
+            StatusCode::CONFLICT,
+            EngineError::AppendOnly(engine.log_backend()).to_string(),
+        );
+    }
     let body = match read_body(app, req, CLOCK_BODY_BYTES_MAX).await {
         Ok(body) => body,
         Err(response) => return *response,

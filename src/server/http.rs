@@ -106,6 +106,12 @@ impl Decoded {
 
 /// Answers an API request: the action's metrics label, the action as sent, the response.
 async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, String, Response<Body>) {
+    let after = after_seq(req.headers());
+    let ready = match after {
+        // Read-your-writes on a replica: first apply the write, and a clock past it.
+        Ok(Some(seq)) => app.engine().applied(seq, AFTER_SEQ_WAIT).await,
+        _ => true,
+    };
     // One timeline for the whole request, even if a reset starts another meanwhile.
     let engine = app.engine();
     let now_ms = engine.now_ms();
@@ -148,6 +154,9 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, String, R
         Ok(replay_ms) => replay_ms,
         Err(e) => return fail(format, e),
     };
+    if let Some(e) = after_seq_problem(&after, ready) {
+        return fail(format, e);
+    }
     // An error rule answers before the action runs (its parameters unchecked, as a gateway's
     // flow control does).
     if !observes(app, &decoded, &action)
@@ -166,16 +175,63 @@ async fn api(app: &Arc<App>, req: Request<Incoming>) -> (&'static str, String, R
         default_format,
         version: version_of(&decoded, &params, v1),
     };
+    let response = run(&engine, &call).await;
+    (label, action, response)
+}
+
+/// Runs an action: its answer, and a write's seq in [`LOG_SEQ_HEADER`].
+async fn run(engine: &Arc<Engine>, call: &api::Call<'_>) -> Response<Body> {
     // One view of the state for the RequestId and the body.
-    let answer = api::answer(&engine.model(), &call);
-    let response = match answer {
-        Answer::Done(response) => response,
-        Answer::Write(pending) => {
-            let result = write(&engine, &pending.request).await;
-            pending.done(result)
-        }
+    let answer = api::answer(&engine.model(), call);
+    let (response, end_seq) = match answer {
+        Answer::Done(response) => (response, None),
+        Answer::Write(pending) => match write(engine, &pending.request).await {
+            Ok((task_ids, end_seq)) => (pending.done(Ok(task_ids)), Some(end_seq)),
+            Err(e) => (pending.done(Err(e)), None),
+        },
     };
-    (label, action, api_response(response))
+    let mut response = api_response(response);
+    if let Some(end_seq) = end_seq {
+        response
+            .headers_mut()
+            .insert(LOG_SEQ_HEADER, HeaderValue::from(end_seq));
+    }
+    response
+}
+
+/// What is wrong with a request's [`AFTER_SEQ_HEADER`]: not a count, or not applied in time.
+fn after_seq_problem(after: &Result<Option<u64>, String>, ready: bool) -> Option<ApiError> {
+    match after {
+        Err(text) => {
+            let message = format!("x-cdnsim-after-seq {text:?} is not a record count (0 or more).");
+            Some(ApiError::new(ErrorKind::InvalidAfterSeq, message))
+        }
+        Ok(Some(seq)) if !ready => Some(ApiError::unavailable(&format!(
+            "this server has not applied the log up to record {seq} within {}s: try again",
+            AFTER_SEQ_WAIT.as_secs()
+        ))),
+        Ok(_) => None,
+    }
+}
+
+/// The header of a write's answer: records in the log once the write is in it. A read
+/// sending it back as [`AFTER_SEQ_HEADER`] (to a replica) sees the write.
+pub const LOG_SEQ_HEADER: &str = "x-cdnsim-log-seq";
+/// The header asking a server to answer only once it has applied that many records, and a
+/// clock past them.
+pub const AFTER_SEQ_HEADER: &str = "x-cdnsim-after-seq";
+/// Longest a request waits for [`AFTER_SEQ_HEADER`].
+pub const AFTER_SEQ_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The request's [`AFTER_SEQ_HEADER`]: `Err` with the text when it is not a count.
+fn after_seq(headers: &hyper::HeaderMap) -> Result<Option<u64>, String> {
+    match headers.get(AFTER_SEQ_HEADER) {
+        None => Ok(None),
+        Some(value) => {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            text.trim().parse().map(Some).map_err(|_| text.into_owned())
+        }
+    }
 }
 
 /// Text from a request for a log line: control characters escaped, at most 64 characters.
@@ -336,14 +392,17 @@ async fn injected(engine: &Arc<Engine>, action: &str) -> Option<ErrorRule> {
 }
 
 /// Makes a checked write (on a blocking thread) and waits until it is durable.
-async fn write(engine: &Arc<Engine>, request: &WriteRequest) -> Result<Vec<TaskId>, ApiError> {
+async fn write(
+    engine: &Arc<Engine>,
+    request: &WriteRequest,
+) -> Result<(Vec<TaskId>, u64), ApiError> {
     let request = request.clone();
     let blocking = Arc::clone(engine);
     let (task_ids, end_seq) = tokio::task::spawn_blocking(move || blocking.write(&request))
         .await
         .map_err(|e| ApiError::unavailable(&e.to_string()))??;
     engine.durable(end_seq).await?;
-    Ok(task_ids)
+    Ok((task_ids, end_seq))
 }
 
 /// Reads the body (bounded in size and time) and decodes the query and a form body.

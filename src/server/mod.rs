@@ -21,6 +21,8 @@ pub mod http;
 pub mod metrics;
 pub mod replica;
 pub mod rules;
+#[cfg(feature = "nats")]
+pub mod stream_replica;
 pub mod timeline;
 pub mod ui;
 
@@ -82,6 +84,30 @@ pub enum Source {
     },
     /// Another server's log, followed as a read replica.
     Follow(replica::Primary),
+    /// A stream's log, followed as a read replica (cargo feature `nats`).
+    #[cfg(feature = "nats")]
+    FollowStream(stream_replica::StreamSource),
+}
+
+/// A replica's way to its primary, once started.
+enum Following {
+    /// Over HTTP: the connection and what the primary last said.
+    Http(replica::Link, replica::Replication),
+    /// A stream: where the replica is in it.
+    #[cfg(feature = "nats")]
+    Stream(stream_replica::StreamSource, stream_replica::Tail),
+}
+
+/// Where a served scenario's log is kept.
+#[derive(Debug, Clone, Default)]
+pub enum LogStore {
+    /// The file in the data directory (fsync before a write is answered).
+    #[default]
+    File,
+    /// A NATS JetStream stream (cargo feature `nats`): one writer at a time through a lease,
+    /// the data directory's file a cache of the stream.
+    #[cfg(feature = "nats")]
+    JetStream(crate::log::jetstream::Target),
 }
 
 /// Server settings.
@@ -123,6 +149,8 @@ pub struct Config {
     /// Serving a log: the scenario that made it, whose incidents and scripts the web timeline
     /// marks (checked against the log's fingerprint when the server starts).
     pub log_scenario: Option<Box<Scenario>>,
+    /// Where a served scenario's log is kept.
+    pub log_store: LogStore,
 }
 
 impl Config {
@@ -145,6 +173,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             keep_old: 10,
             log_scenario: None,
+            log_store: LogStore::File,
         }
     }
 }
@@ -215,6 +244,8 @@ impl App {
             Source::Scenario { scenario, .. } => Some(scenario),
             Source::Log(_) => self.config.log_scenario.as_deref(),
             Source::Follow(_) => None,
+            #[cfg(feature = "nats")]
+            Source::FollowStream(source) => Some(&source.scenario),
         }
     }
 
@@ -243,16 +274,28 @@ impl App {
 
 /// What a server serves, prepared: the engine (a log folded, a scenario resumed, or a
 /// primary's log followed) and, for a replica, its connection to the primary.
-async fn open(
-    config: &Config,
-) -> Result<(Engine, Option<(replica::Link, replica::Replication)>), ServeError> {
+async fn open(config: &Config) -> Result<(Engine, Option<Following>), ServeError> {
     let source = config.source.clone();
     let at_ms = config.at_ms;
     let commit = config.commit;
+    let store = config.log_store.clone();
+    let holder = format!(
+        "cdnsim {} (pid {}, serving {})",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id(),
+        config.addr
+    );
     let (engine, follow) = match source {
         Source::Follow(primary) => {
             let (engine, link, rep) = replica::start(&primary).await.map_err(ServeError::Follow)?;
-            (engine, Some((link, rep)))
+            (engine, Some(Following::Http(link, rep)))
+        }
+        #[cfg(feature = "nats")]
+        Source::FollowStream(source) => {
+            let (engine, tail) = stream_replica::start(&source)
+                .await
+                .map_err(ServeError::Follow)?;
+            (engine, Some(Following::Stream(source, tail)))
         }
         source => {
             let opened = tokio::task::spawn_blocking(move || match source {
@@ -261,8 +304,11 @@ async fn open(
                     scenario,
                     data_dir,
                     fresh,
-                } => Engine::open_scenario(*scenario, &data_dir, at_ms, fresh, commit),
-                Source::Follow(_) => Err(EngineError::ReadOnly),
+                } => {
+                    let backend = log_backend(&store, &holder)?;
+                    Engine::open_scenario(*scenario, &data_dir, at_ms, fresh, commit, backend)
+                }
+                _ => Err(EngineError::ReadOnly),
             });
             let engine = opened
                 .await
@@ -282,6 +328,50 @@ async fn open(
     Ok((engine, follow))
 }
 
+/// The backend of `store` (`None`: the data directory's file); for a stream, once this
+/// process holds its writer lease (it waits for it). Blocking.
+fn log_backend(
+    store: &LogStore,
+    holder: &str,
+) -> Result<Option<Arc<dyn crate::log::LogBackend>>, EngineError> {
+    let _ = holder;
+    match store {
+        LogStore::File => Ok(None),
+        #[cfg(feature = "nats")]
+        LogStore::JetStream(target) => {
+            tracing::info!(log = %target, "connecting to the log's stream");
+            let backend = crate::log::jetstream::JetStreamBackend::connect_leased(target, holder)
+                .map_err(crate::log::LogError::from)?;
+            Ok(Some(Arc::new(backend)))
+        }
+    }
+}
+
+/// Records the clock in the log's stream every [`WATERMARK_EVERY`] while it moves, after
+/// committing every record before it, so that replicas following the stream know how far
+/// they may answer.
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
+async fn watermarks(app: Arc<App>) {
+    let mut last = None;
+    let mut ticks = tokio::time::interval(WATERMARK_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let engine = app.engine();
+        if engine.is_stopped() {
+            continue;
+        }
+        match tokio::task::spawn_blocking(move || engine.watermark(last)).await {
+            Ok(Ok(now)) => last = now,
+            Ok(Err(e)) => tracing::error!(error = %e, "recording the clock in the stream failed"),
+            Err(e) => tracing::error!(error = %e, "recording the clock in the stream failed"),
+        }
+    }
+}
+
+/// How often the clock is recorded in a stream while it moves.
+pub const WATERMARK_EVERY: Duration = Duration::from_millis(100);
+
 /// `/_cdnsim/events` streams open at once; more get 503.
 pub const EVENT_STREAMS_MAX: usize = 8;
 
@@ -290,7 +380,7 @@ pub struct Server {
     app: Arc<App>,
     listener: TcpListener,
     /// A replica's connection to its primary and what it last said, for [`replica::follow`].
-    follow: Option<(replica::Link, replica::Replication)>,
+    follow: Option<Following>,
 }
 
 impl Server {
@@ -323,6 +413,12 @@ impl Server {
         let replica = match &config.source {
             Source::Follow(primary) => Some(replica::Status {
                 primary: primary.clone(),
+                lag_events: std::sync::atomic::AtomicU64::new(0),
+                problem: std::sync::Mutex::new(None),
+            }),
+            #[cfg(feature = "nats")]
+            Source::FollowStream(source) => Some(replica::Status {
+                primary: replica::Primary::stream(source.target.to_string()),
                 lag_events: std::sync::atomic::AtomicU64::new(0),
                 problem: std::sync::Mutex::new(None),
             }),
@@ -364,12 +460,7 @@ impl Server {
             listener,
             follow,
         } = self;
-        let follower =
-            follow.map(|(link, rep)| tokio::spawn(replica::follow(Arc::clone(&app), link, rep)));
-        let live = match app.config.clock {
-            ClockMode::Live { speed } => Some(tokio::spawn(live_clock(Arc::clone(&app), speed))),
-            ClockMode::Manual => None,
-        };
+        let background = Background::start(&app, follow);
         let conns = Arc::new(Conns::default());
         let reaper = tokio::spawn(
             Arc::clone(&conns).reap(app.config.idle_timeout, app.config.header_timeout),
@@ -419,13 +510,46 @@ impl Server {
         }
         drop(listener);
         reaper.abort();
-        if let Some(follower) = follower {
-            follower.abort();
-        }
-        if let Some(live) = live {
-            live.abort();
-        }
+        background.abort();
         shut_down(&app, serving.graceful, serving.connections).await
+    }
+}
+
+/// The tasks a server runs beside its connections: a replica's follower, the live clock, the
+/// stream's watermarks.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    fn start(app: &Arc<App>, follow: Option<Following>) -> Background {
+        let mut tasks = Vec::new();
+        match follow {
+            Some(Following::Http(link, rep)) => {
+                tasks.push(tokio::spawn(replica::follow(Arc::clone(app), link, rep)));
+            }
+            #[cfg(feature = "nats")]
+            Some(Following::Stream(source, tail)) => {
+                tasks.push(tokio::spawn(stream_replica::follow(
+                    Arc::clone(app),
+                    source,
+                    tail,
+                )));
+            }
+            None => {}
+        }
+        if let ClockMode::Live { speed } = app.config.clock {
+            tasks.push(tokio::spawn(live_clock(Arc::clone(app), speed)));
+        }
+        #[cfg(feature = "nats")]
+        if let LogStore::JetStream(_) = app.config.log_store {
+            tasks.push(tokio::spawn(watermarks(Arc::clone(app))));
+        }
+        Background(tasks)
+    }
+
+    fn abort(self) {
+        for task in self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -518,9 +642,18 @@ async fn shut_down(
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     let engine = app.engine();
-    tokio::task::spawn_blocking(move || engine.sync())
-        .await
-        .map_err(|e| ServeError::Join(e.to_string()))??;
+    tokio::task::spawn_blocking(move || {
+        // A stream's replicas learn the final clock too.
+        if !engine.can_restart()
+            && !engine.is_stopped()
+            && let Err(e) = engine.watermark(None)
+        {
+            tracing::error!(error = %e, "recording the final clock in the stream failed");
+        }
+        engine.sync()
+    })
+    .await
+    .map_err(|e| ServeError::Join(e.to_string()))??;
     Ok(())
 }
 

@@ -57,6 +57,15 @@ pub struct Primary {
 }
 
 impl Primary {
+    /// A stream followed as the primary (`nats://…/SIM`): named in answers and health.
+    pub fn stream(url: String) -> Primary {
+        Primary {
+            url,
+            authority: String::new(),
+            token: None,
+        }
+    }
+
     /// Checks `http://HOST:PORT` (a trailing slash is fine).
     pub fn parse(url: &str, token: Option<String>) -> Result<Primary, String> {
         let authority = url

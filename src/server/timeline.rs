@@ -211,6 +211,8 @@ pub fn scenario(app: &App) -> Response<Body> {
         super::Source::Log(_) => "log",
         super::Source::Scenario { .. } => "scenario",
         super::Source::Follow(_) => "replica",
+        #[cfg(feature = "nats")]
+        super::Source::FollowStream(_) => "replica",
     };
     let (start, end, domains, incidents, scripts) = match app.scenario() {
         None => (

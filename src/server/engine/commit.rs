@@ -1,8 +1,11 @@
-//! Group commit: a write is answered only once an fsync covers its records; concurrent
-//! writes share one fsync.
+//! Group commit: a write is answered only once a commit of the log backend (an fsync of the
+//! file, or an acknowledged publish to a stream) covers its records; concurrent writes share
+//! one commit.
 
 use std::fs::File;
 use std::sync::{Arc, Mutex};
+
+use crate::log::LogBackend;
 
 use super::write::unavailable;
 use super::{Engine, EngineError};
@@ -36,13 +39,22 @@ pub(super) struct GroupCommit {
     durable: Mutex<Durable>,
     /// Sent after every sync (success or failure), to wake the waiting writes.
     changed: tokio::sync::watch::Sender<u64>,
-    /// A handle on the log for fsyncs that do not hold the writer.
-    sync_file: Option<File>,
+    /// Where commits go; `None` when there is no writer.
+    store: Option<Store>,
+}
+
+/// The working file and the backend that makes its bytes durable.
+#[derive(Debug)]
+pub(super) struct Store {
+    /// A handle on the working file for commits that do not hold the writer.
+    pub(super) file: File,
+    /// The file itself (fsync), or a stream.
+    pub(super) backend: Arc<dyn LogBackend>,
 }
 
 impl GroupCommit {
-    /// Group commit in `mode`, fsyncing `sync_file`, with records below `synced` durable.
-    pub(super) fn new(mode: Commit, sync_file: Option<File>, synced: u64) -> GroupCommit {
+    /// Group commit in `mode`, committing to `store`, with records below `synced` durable.
+    pub(super) fn new(mode: Commit, store: Option<Store>, synced: u64) -> GroupCommit {
         GroupCommit {
             mode,
             durable: Mutex::new(Durable {
@@ -50,8 +62,21 @@ impl GroupCommit {
                 ..Durable::default()
             }),
             changed: tokio::sync::watch::Sender::new(0),
-            sync_file,
+            store,
         }
+    }
+
+    /// Makes the working file's first `len` bytes durable in the backend.
+    pub(super) fn commit_to(&self, len: u64) -> Result<(), crate::log::LogError> {
+        match &self.store {
+            Some(store) => store.backend.commit(&store.file, len),
+            None => Ok(()),
+        }
+    }
+
+    /// The backend, when there is a writer.
+    pub(super) fn backend(&self) -> Option<&Arc<dyn LogBackend>> {
+        self.store.as_ref().map(|s| &s.backend)
     }
 
     /// Each write syncs on its own.
@@ -147,8 +172,8 @@ impl Engine {
         synced
     }
 
-    /// One group-commit sync: flush and note how far, fsync without holding the writer, then
-    /// note it durable and let readers see the records it covers.
+    /// One group-commit sync: flush and note how far, commit (fsync, or publish) without
+    /// holding the writer, then note it durable and let readers see the records it covers.
     fn sync_once(&self) -> Result<u64, EngineError> {
         let Some(producer) = &self.producer else {
             return Ok(0);
@@ -160,12 +185,7 @@ impl Engine {
             }
             p.writer.flush_for_sync()?
         };
-        if let Some(file) = &self.commit.sync_file {
-            file.sync_data().map_err(|e| EngineError::Io {
-                path: self.log_path.clone(),
-                source: e,
-            })?;
-        }
+        self.commit.commit_to(point.len)?;
         let mut p = locks::lock(producer);
         if p.failed {
             return Err(self.refusal());

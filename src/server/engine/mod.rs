@@ -21,7 +21,7 @@ mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 pub use clock::Step;
 pub use commit::Commit;
@@ -32,12 +32,12 @@ use crate::drive::resume::{ResumeError, resume};
 use crate::drive::{self, DriveError, Sink};
 use crate::event::{Event, TimeMs};
 use crate::locks;
-use crate::log::{Header, IndexEntry, LogError, LogWriter, SharedIndex};
+use crate::log::{FileBackend, Header, IndexEntry, LogBackend, LogError, LogWriter, SharedIndex};
 use crate::model::{Account, Origin, ReadModel};
 use crate::projection::ProjectionError;
 use crate::scenario::Scenario;
 use crate::sim::{BATCH_EVENTS, Simulator};
-use commit::GroupCommit;
+use commit::{GroupCommit, Store};
 use datadir::DataDir;
 
 /// Why the engine cannot start or go on.
@@ -85,6 +85,12 @@ pub enum EngineError {
     /// A finished log cannot be reset.
     #[error("a finished log (--log) is read-only and cannot be reset")]
     ReadOnly,
+    /// A log kept whole by its backend (a stream) cannot be moved aside.
+    #[error(
+        "the log at {0} is append-only and cannot be reset: serve another simulation (another \
+         SIM) to start over"
+    )]
+    AppendOnly(String),
     /// A manual clock asked to go back.
     #[error("the clock only moves forward")]
     Backwards {
@@ -227,9 +233,19 @@ impl Engine {
     /// outside the timeline), or one the model refuses, is an error and nothing after it is
     /// applied.
     pub fn apply_frames(&self, bytes: &[u8]) -> Result<u64, String> {
+        self.apply_records(crate::log::wire::WireRecords::new(bytes))
+    }
+
+    /// [`Engine::apply_frames`] for a piece of a log's record section of format `version`
+    /// (whole batches: a stream's messages).
+    pub fn apply_log_frames(&self, bytes: &[u8], version: u16) -> Result<u64, String> {
+        self.apply_records(crate::log::wire::WireRecords::of_log(bytes, version))
+    }
+
+    fn apply_records(&self, records: crate::log::wire::WireRecords<'_>) -> Result<u64, String> {
         let mut model = locks::write(&self.model);
         let mut applied = 0;
-        for record in crate::log::wire::WireRecords::new(bytes) {
+        for record in records {
             let record = record.map_err(|e| e.to_string())?;
             let expected = model.event_count();
             if record.seq != expected {
@@ -244,6 +260,10 @@ impl Engine {
             }
             model.apply(&record).map_err(|e| e.to_string())?;
             applied += 1;
+        }
+        drop(model);
+        if applied > 0 {
+            self.changed.notify_waiters();
         }
         Ok(applied)
     }
@@ -275,6 +295,32 @@ impl Engine {
         let same = self.now_ms() == now_ms && self.model().event_count() == events;
         if same && !self.is_retired() {
             let _ = tokio::time::timeout(wait, notified).await;
+        }
+    }
+
+    /// Waits, at most `wait`, until `seq` records are applied and the clock has reached the
+    /// last of the records applied by then (a replica answering after a write it was told
+    /// of); at once on a server that wrote them. False when `wait` ran out first.
+    pub async fn applied(&self, seq: u64, wait: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut needed: Option<TimeMs> = None;
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (events, last_ms) = {
+                let model = self.model();
+                (model.event_count(), model.last_ms())
+            };
+            if events >= seq {
+                let at = *needed.get_or_insert(last_ms.unwrap_or(TimeMs::MIN));
+                if self.now_ms() >= at {
+                    return true;
+                }
+            }
+            if self.is_retired() || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return false;
+            }
         }
     }
 
@@ -314,19 +360,27 @@ impl Engine {
         at_ms: Option<TimeMs>,
         fresh: bool,
         commit: Commit,
+        backend: Option<Arc<dyn LogBackend>>,
     ) -> Result<Engine, EngineError> {
-        Engine::open_in(scenario, DataDir::open(data_dir, fresh)?, at_ms, commit)
+        let dir = DataDir::open(data_dir, fresh)?;
+        Engine::open_in(scenario, dir, at_ms, commit, backend)
     }
 
-    /// Serves `scenario` live from an opened (locked) data directory.
+    /// Serves `scenario` live from an opened (locked) data directory, its log kept by
+    /// `backend` (default: the file in the directory). The backend first makes the working
+    /// file hold its log; re-running the scenario must reproduce it before anything is
+    /// appended.
     fn open_in(
         scenario: Scenario,
         dir: DataDir,
         at_ms: Option<TimeMs>,
         commit: Commit,
+        backend: Option<Arc<dyn LogBackend>>,
     ) -> Result<Engine, EngineError> {
         let log_path = dir.log_path.clone();
         let header = Header::batched(scenario.fingerprint(), scenario.seed);
+        let backend = backend.unwrap_or_else(|| Arc::new(FileBackend::new(&log_path)));
+        backend.prepare(&log_path, &header)?;
         let start_ms = scenario.start_ms;
         let origin = Origin {
             fingerprint: header.scenario_fingerprint,
@@ -344,15 +398,22 @@ impl Engine {
         let now_ms = at_ms
             .unwrap_or(start_ms)
             .max(start_ms)
-            .max(model.last_ms().unwrap_or(TimeMs::MIN));
-        let sync_file = writer.sync_handle()?;
+            .max(model.last_ms().unwrap_or(TimeMs::MIN))
+            .max(backend.resumed_clock().unwrap_or(TimeMs::MIN));
+        // Its own handle, readable (a backend may read the bytes it commits): an fsync of any
+        // handle covers the file.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&log_path)
+            .map_err(|e| LogError::io(&log_path, "open", e))?;
         let index = writer.index();
         let engine = Engine {
             model: RwLock::new(model),
             now_ms: AtomicI64::new(TimeMs::MIN),
             visible_events: AtomicU64::new(writer.next_seq()),
             stopped: AtomicBool::new(false),
-            commit: GroupCommit::new(commit, Some(sync_file), writer.next_seq()),
+            commit: GroupCommit::new(commit, Some(Store { file, backend }), writer.next_seq()),
             producer: Some(Mutex::new(Producer {
                 sim,
                 writer,
@@ -369,8 +430,11 @@ impl Engine {
             timeline: AtomicU64::new(0),
         };
         engine.advance_to(now_ms)?;
-        if let Some(p) = engine.producer() {
+        if let Some(mut p) = engine.producer() {
             engine.note_error_actions(&p.sim);
+            // What resuming appended (the rest of the last time's events) goes to the
+            // backend now, not with the first write.
+            engine.sync_and_release(&mut p)?;
         }
         Ok(engine)
     }
@@ -389,6 +453,9 @@ impl Engine {
         let Some(mut p) = self.producer() else {
             return Err(EngineError::ReadOnly);
         };
+        if !self.can_restart() {
+            return Err(EngineError::AppendOnly(self.log_backend()));
+        }
         // A clone: the lock stays held by this engine until the new one has started.
         let Some(dir) = locks::lock(&self.data_dir).clone() else {
             return Err(EngineError::Retired);
@@ -405,7 +472,7 @@ impl Engine {
         self.retired.store(true, Ordering::Release);
         p.failed = true;
         drop(p);
-        match Engine::open_in(scenario, dir, at_ms, commit) {
+        match Engine::open_in(scenario, dir, at_ms, commit, None) {
             Ok(new) => {
                 locks::lock(&self.data_dir).take();
                 Ok(new)
@@ -526,18 +593,58 @@ impl Engine {
 
     /// Syncs now and releases everything held back (before the clock moves past it).
     fn sync_and_release(&self, p: &mut Producer) -> Result<(), EngineError> {
-        p.writer.sync()?;
-        let upto = p.writer.next_seq();
-        self.release(p, upto)?;
-        self.commit.synced_up_to(upto);
+        let point = p.writer.flush_for_sync()?;
+        self.commit.commit_to(point.len)?;
+        p.writer.note_synced(point.len, point.records)?;
+        self.release(p, point.records)?;
+        self.commit.synced_up_to(point.records);
         Ok(())
     }
 
-    /// Syncs the log and its checkpoint (at shutdown).
+    /// Commits everything logged so far, then records the clock in the log backend (a
+    /// stream's watermark, for its replicas) unless it is still `last`; the clock recorded.
+    /// Blocking.
+    pub fn watermark(&self, last: Option<TimeMs>) -> Result<Option<TimeMs>, EngineError> {
+        let (Some(mut p), Some(backend)) = (self.producer(), self.commit.backend()) else {
+            return Ok(None);
+        };
+        if p.failed {
+            return Err(self.refusal());
+        }
+        let now_ms = self.now_ms();
+        if last == Some(now_ms) {
+            return Ok(last);
+        }
+        let result = self
+            .sync_and_release(&mut p)
+            .and_then(|()| Ok(backend.watermark(now_ms)?));
+        if result.is_err() {
+            p.fail();
+            self.stop();
+        }
+        result.map(|()| Some(now_ms))
+    }
+
+    /// True unless the log backend keeps the log whole (a stream): a reset moves the log aside.
+    pub fn can_restart(&self) -> bool {
+        self.commit.backend().is_none_or(|b| b.can_restart())
+    }
+
+    /// Where the log is kept: its path, or the stream (`nats://…/SIM`).
+    pub fn log_backend(&self) -> String {
+        match self.commit.backend() {
+            Some(backend) => backend.describe(),
+            None => self.log_path.display().to_string(),
+        }
+    }
+
+    /// Commits the log and syncs its checkpoint (at shutdown).
     pub fn sync(&self) -> Result<(), EngineError> {
         if let Some(producer) = &self.producer {
             let mut p = locks::lock(producer);
             if !p.failed {
+                let point = p.writer.flush_for_sync()?;
+                self.commit.commit_to(point.len)?;
                 p.writer.finish()?;
             }
         }

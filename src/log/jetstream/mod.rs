@@ -9,24 +9,39 @@
 //! writer creates a log. Every later message, on `cdnsim.<SIM>.events`, holds whole frames as
 //! the file holds them (at most [`MESSAGE_BYTES_MAX`]), published expecting the sequence of
 //! the message before it (`Nats-Expected-Last-Sequence`): a writer whose view of the stream
-//! is stale is refused, never interleaved. `Nats-Msg-Id` (`SIM:OFFSET`; the header's names
-//! its writer) makes a retried publish a duplicate instead of a second copy. The concatenation of the header and the
-//! payloads is the file.
+//! is stale is refused, never interleaved. `Nats-Msg-Id` (`SIM:EPOCH:OFFSET`, the epoch
+//! naming the writer) makes a retried publish a duplicate instead of a second copy; a
+//! message that landed although its acknowledgement was lost is recognised and adopted. The
+//! concatenation of the header and the `events` payloads is the file. Messages on
+//! `cdnsim.<SIM>.clock` carry the served clock (a watermark: every record at or before it
+//! precedes it in the stream); a file does not hold them.
+//!
+//! [`JetStreamBackend`] is the stream as a [`LogBackend`](super::LogBackend) for `cdnsim
+//! serve --log-backend` and `cdnsim simulate -o nats://…`, with a single writer elected
+//! through a [`lease`].
 
-use std::io::Write;
+use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
 
+mod backend;
+pub mod lease;
+
+pub use backend::{JetStreamBackend, parse_clock};
+
 use super::header::HEADER_LEN;
-use super::{FRAME_HEADER_LEN, LogError, LogFile, MORE_IN_BATCH};
+use super::{LogError, LogFile};
 
 /// Largest message payload (the server allows 1 MiB).
 pub const MESSAGE_BYTES_MAX: usize = 256 * 1024;
-/// How long stream creation keeps trying while a new cluster elects its leaders.
+/// How long a request keeps being tried while the cluster elects its leaders.
 const CREATE_PATIENCE: Duration = Duration::from_secs(30);
+/// How long one request or acknowledgement is waited for (the client's default, 30 s, would
+/// stall a writer that long after a server dies).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where a log lives in JetStream: `nats://HOST:PORT[,nats://HOST:PORT...]/SIM`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +90,20 @@ impl Target {
         format!("CDNSIM_{}", self.sim.replace('-', "_"))
     }
 
-    fn subject(&self, what: &str) -> String {
+    /// The subject of the log's `what` messages: `header`, `events` or `clock`.
+    pub fn subject(&self, what: &str) -> String {
         format!("cdnsim.{}.{what}", self.sim)
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hosts: Vec<&str> = self
+            .servers
+            .iter()
+            .map(|s| s.trim_start_matches("nats://"))
+            .collect();
+        write!(f, "nats://{}/{}", hosts.join(","), self.sim)
     }
 }
 
@@ -109,6 +136,34 @@ fn nats(e: impl std::fmt::Display) -> JetStreamError {
     JetStreamError::Nats(e.to_string())
 }
 
+impl From<JetStreamError> for LogError {
+    fn from(e: JetStreamError) -> LogError {
+        match e {
+            JetStreamError::Log(e) => e,
+            other => LogError::Backend(other.to_string()),
+        }
+    }
+}
+
+/// `what`, tried again every 250 ms while it fails, for up to [`CREATE_PATIENCE`].
+async fn retrying<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> Result<T, JetStreamError> {
+    let mut waited = Duration::ZERO;
+    loop {
+        match attempt().await {
+            Ok(done) => return Ok(done),
+            Err(e) if waited < CREATE_PATIENCE => {
+                tracing::debug!(error = %e, "{what}: trying again");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                waited += Duration::from_millis(250);
+            }
+            Err(e) => return Err(JetStreamError::Nats(format!("{what}: {e}"))),
+        }
+    }
+}
+
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
@@ -118,11 +173,18 @@ pub struct Published {
     pub bytes: u64,
 }
 
-async fn context(target: &Target) -> Result<jetstream::Context, JetStreamError> {
-    let client = async_nats::connect(target.servers.clone())
+/// A JetStream context on `target`'s servers, its requests and acknowledgements bounded by
+/// [`REQUEST_TIMEOUT`].
+pub async fn connect(target: &Target) -> Result<jetstream::Context, JetStreamError> {
+    let client = async_nats::ConnectOptions::new()
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .connect(target.servers.clone())
         .await
         .map_err(nats)?;
-    Ok(jetstream::new(client))
+    Ok(jetstream::ContextBuilder::new()
+        .timeout(REQUEST_TIMEOUT)
+        .ack_timeout(REQUEST_TIMEOUT)
+        .build(client))
 }
 
 /// The stream for `target`, created when missing (trying while a new cluster elects leaders).
@@ -143,23 +205,16 @@ async fn create_stream(
         duplicate_window: Duration::from_secs(120),
         ..Default::default()
     };
-    let mut waited = Duration::ZERO;
-    loop {
-        match js.get_or_create_stream(config.clone()).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) if waited < CREATE_PATIENCE => {
-                tracing::debug!(error = %e, "creating the stream; trying again");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                waited += Duration::from_millis(250);
-            }
-            Err(e) => return Err(nats(e)),
-        }
-    }
+    retrying("create the stream", || {
+        js.get_or_create_stream(config.clone())
+    })
+    .await
 }
 
 /// One message to publish: on `subject`, with id `id`, expecting the stream's last sequence to
 /// be `last`.
 struct Outgoing {
+    stream: String,
     subject: String,
     id: String,
     last: u64,
@@ -168,19 +223,57 @@ struct Outgoing {
 
 /// [`publish_once`], tried again while the cluster cannot take it (a stream still electing its
 /// leader, a leader change): the same id makes a retry of a stored message a duplicate, and
-/// the fence refuses it if another writer moved the stream on.
+/// the fence refuses it if another writer moved the stream on. When an attempt's outcome was
+/// unknown (no acknowledgement) and a retry is refused by the fence, the message after `last`
+/// is looked at: if it is this one (its id and payload), it landed, and is adopted.
 async fn publish_after(js: &jetstream::Context, message: Outgoing) -> Result<u64, JetStreamError> {
     let mut waited = Duration::ZERO;
+    let mut uncertain = false;
     loop {
         match publish_once(js, &message).await {
             Err(JetStreamError::Nats(e)) if waited < CREATE_PATIENCE => {
                 tracing::debug!(error = %e, "publishing; trying again");
+                uncertain = true;
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 waited += Duration::from_millis(250);
+            }
+            Err(JetStreamError::Fenced(why)) if uncertain => {
+                return match landed(js, &message).await {
+                    Some(seq) => Ok(seq),
+                    None => Err(JetStreamError::Fenced(why)),
+                };
             }
             other => return other,
         }
     }
+}
+
+/// The sequence of `message` if it is the one stored right after its expected last sequence.
+async fn landed(js: &jetstream::Context, message: &Outgoing) -> Option<u64> {
+    let seq = message.last + 1;
+    let stream = message.stream.as_str();
+    let stored = retrying("read the message after the fence", || async {
+        js.get_stream_no_info(stream)
+            .await
+            .map_err(nats)?
+            .get_raw_message(seq)
+            .await
+            .map_err(nats)
+    })
+    .await
+    .ok()?;
+    // Message ids name their writer: the stored message is this one only if it has this id.
+    let id = stored.headers.get("Nats-Msg-Id").map(|v| v.as_str());
+    let ours = stored.subject.as_str() == message.subject
+        && id == Some(message.id.as_str())
+        && stored.payload == message.payload;
+    if ours {
+        tracing::info!(
+            seq,
+            "a message whose acknowledgement was lost had landed: adopted"
+        );
+    }
+    ours.then_some(seq)
 }
 
 /// Publishes one message; the sequence it got.
@@ -212,34 +305,9 @@ fn writer_id() -> String {
     format!("{}.{n}", std::process::id())
 }
 
-/// The record section of a log file cut into messages at frame boundaries, each at most
-/// [`MESSAGE_BYTES_MAX`] (a frame is never split).
-fn messages(records: &[u8]) -> Vec<(usize, &[u8])> {
-    let mut out = Vec::new();
-    let (mut start, mut at) = (0, 0);
-    while at + FRAME_HEADER_LEN <= records.len() {
-        let field = u32::from_le_bytes([
-            records[at + 4],
-            records[at + 5],
-            records[at + 6],
-            records[at + 7],
-        ]);
-        let frame = FRAME_HEADER_LEN + (field & !MORE_IN_BATCH) as usize;
-        if at > start && at + frame - start > MESSAGE_BYTES_MAX {
-            out.push((start, &records[start..at]));
-            start = at;
-        }
-        at += frame;
-    }
-    if start < records.len().min(at) {
-        out.push((start, &records[start..at.min(records.len())]));
-    }
-    out
-}
-
 /// Puts the log at `path` (checked whole first) into a new stream for `target`. Refused,
 /// with nothing written, when the stream already holds a log.
-pub async fn publish(path: &Path, target: &Target) -> Result<Published, JetStreamError> {
+pub fn publish(path: &Path, target: &Target) -> Result<Published, JetStreamError> {
     let file = LogFile::open(path)?;
     if let Some(damage) = file.damage() {
         return Err(JetStreamError::Log(LogError::Append {
@@ -248,85 +316,25 @@ pub async fn publish(path: &Path, target: &Target) -> Result<Published, JetStrea
             reason: format!("the log is damaged, so it is not published: {damage}"),
         }));
     }
-    let good_len = file.summary().good_len as usize;
-    let bytes = std::fs::read(path).map_err(|e| LogError::io(path, "read", e))?;
-    let bytes = bytes.get(..good_len).unwrap_or(&bytes);
-    let js = context(target).await?;
-    create_stream(&js, target).await?;
-    let header = Bytes::copy_from_slice(&bytes[..HEADER_LEN]);
-    // The writer's own id: a deduplicated retry of another writer's header must not pass for
-    // this one's (deduplication is checked before the fence).
-    let id = format!("{}:header:{}", target.sim, writer_id());
-    let first = Outgoing {
-        subject: target.subject("header"),
-        id,
-        last: 0,
-        payload: header,
-    };
-    let mut last = publish_after(&js, first).await.map_err(|e| match e {
-        JetStreamError::Fenced(_) => JetStreamError::Fenced(format!(
-            "the stream {} already holds a log: publish to another SIM",
-            target.stream()
-        )),
-        other => other,
-    })?;
-    let mut published = Published {
-        messages: 1,
-        bytes: HEADER_LEN as u64,
-    };
-    for (offset, chunk) in messages(&bytes[HEADER_LEN..]) {
-        let id = format!("{}:{}", target.sim, HEADER_LEN + offset);
-        let payload = Bytes::copy_from_slice(chunk);
-        let message = Outgoing {
-            subject: target.subject("events"),
-            id,
-            last,
-            payload,
-        };
-        last = publish_after(&js, message).await?;
-        published.messages += 1;
-        published.bytes += chunk.len() as u64;
-    }
-    Ok(published)
+    let good_len = file.summary().good_len;
+    let mut log = std::fs::File::open(path).map_err(|e| LogError::io(path, "open", e))?;
+    let mut header = [0; HEADER_LEN];
+    log.read_exact(&mut header)
+        .map_err(|e| LogError::io(path, "read", e))?;
+    let backend = JetStreamBackend::connect(target)?;
+    backend.create(&header)?;
+    backend.commit_file(&log, good_len)?;
+    Ok(Published {
+        messages: backend.last_sequence(),
+        bytes: good_len,
+    })
 }
 
 /// Writes the log held by `target`'s stream to a new file `out` (which must not exist), then
 /// checks it whole; returns the records in it.
-pub async fn export(target: &Target, out: &Path) -> Result<u64, JetStreamError> {
-    let js = context(target).await?;
-    let not_a_log = |why: String| JetStreamError::NotALog {
-        stream: target.stream(),
-        why,
-    };
-    let mut stream = js.get_stream(target.stream()).await.map_err(nats)?;
-    let last = stream.info().await.map_err(nats)?.state.last_sequence;
-    if last == 0 {
-        return Err(not_a_log("it is empty".into()));
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .map_err(|e| LogError::io(out, "create", e))?;
-    for seq in 1..=last {
-        let message = stream.get_raw_message(seq).await.map_err(nats)?;
-        let expected = target.subject(if seq == 1 { "header" } else { "events" });
-        if message.subject.as_str() != expected {
-            return Err(not_a_log(format!(
-                "message {seq} is on {}, not {expected}",
-                message.subject
-            )));
-        }
-        file.write_all(&message.payload)
-            .map_err(|e| LogError::io(out, "write", e))?;
-    }
-    file.sync_all().map_err(|e| LogError::io(out, "sync", e))?;
-    drop(file);
-    let written = LogFile::open(out)?;
-    match written.damage() {
-        Some(damage) => Err(not_a_log(format!("its records are not whole: {damage}"))),
-        None => Ok(written.summary().records),
-    }
+pub fn export(target: &Target, out: &Path) -> Result<u64, JetStreamError> {
+    JetStreamBackend::connect(target)?.export_file(out)?;
+    Ok(LogFile::open(out)?.summary().records)
 }
 
 #[cfg(test)]
@@ -352,28 +360,6 @@ mod tests {
             "nats://h:1/a.b",
         ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn messages_cut_at_frames_and_cover_everything() {
-        let mut records = Vec::new();
-        let mut frames = Vec::new();
-        for i in 0..2_000u32 {
-            let len = 50 + (i * 37) % 400;
-            let more = if i % 3 == 0 { MORE_IN_BATCH } else { 0 };
-            frames.push(records.len());
-            records.extend_from_slice(&[0; 4]);
-            records.extend_from_slice(&(len | more).to_le_bytes());
-            records.extend(std::iter::repeat_n(7u8, len as usize));
-        }
-        let cut = messages(&records);
-        assert!(cut.len() > 1);
-        let joined: Vec<u8> = cut.iter().flat_map(|(_, c)| c.iter().copied()).collect();
-        assert_eq!(joined, records);
-        for (offset, chunk) in &cut {
-            assert!(chunk.len() <= MESSAGE_BYTES_MAX);
-            assert!(frames.contains(offset), "a message starts at a frame");
         }
     }
 }
