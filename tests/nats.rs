@@ -124,8 +124,8 @@ fn two_writers_race_and_exactly_one_wins() {
     }
 }
 
-/// A bad address names what is wrong; a stream that does not exist is a NATS error, and
-/// nothing is written.
+/// A bad address names what is wrong; a stream that does not exist is not a log, and nothing
+/// is written.
 #[test]
 fn what_is_not_a_log_is_refused() {
     let Some(servers) = servers() else { return };
@@ -140,7 +140,7 @@ fn what_is_not_a_log_is_refused() {
     let out = dir.path().join("none.cdnlog");
     let missing = jetstream::export(&target, &out);
     assert!(
-        matches!(missing, Err(JetStreamError::Nats(_))),
+        matches!(&missing, Err(JetStreamError::NotALog { why, .. }) if why.contains("no such stream")),
         "{missing:?}"
     );
     assert!(!out.exists());

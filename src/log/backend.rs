@@ -52,6 +52,10 @@ pub trait LogBackend: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The writer stopped after an error: let another writer take over (a stream's lease
+    /// goes). The file has nothing to do.
+    fn abandon(&self) {}
+
     /// True when the log can be moved aside to start over (a reset); a stream cannot.
     fn can_restart(&self) -> bool {
         true
@@ -146,14 +150,15 @@ pub fn read_range(file: &File, path: &Path, from: u64, to: u64) -> Result<Vec<u8
     Ok(bytes)
 }
 
-/// `records` (whole frames) cut into pieces of at most `max` bytes, preferring to cut where a
-/// batch ends so that a reader of one piece sees whole batches; a batch larger than `max` is
-/// cut between its frames. Each piece comes with its offset in `records`. A trailing partial
-/// frame is left out: the second value is the length covered.
-pub fn cut_frames(records: &[u8], max: usize) -> (Vec<(usize, &[u8])>, usize) {
+/// `records` (whole frames) cut into pieces of at most `max` bytes where batches end, so that
+/// a reader of one piece sees whole batches; a batch larger than `max` makes a piece of its
+/// own, of up to `batch_max` bytes, and only a batch larger than that is cut between its
+/// frames. Each piece comes with its offset in `records`. A trailing partial frame is left
+/// out: the second value is the length covered.
+pub fn cut_frames(records: &[u8], max: usize, batch_max: usize) -> (Vec<(usize, &[u8])>, usize) {
     let mut out = Vec::new();
-    // Start of the current piece; the last batch end inside it (a good place to cut).
-    let (mut start, mut batch_end, mut at) = (0, None, 0);
+    // Start of the current piece, and of the batch under way.
+    let (mut start, mut batch_start, mut at) = (0, 0, 0);
     while at + FRAME_HEADER_LEN <= records.len() {
         let field = u32::from_le_bytes([
             records[at + 4],
@@ -165,14 +170,24 @@ pub fn cut_frames(records: &[u8], max: usize) -> (Vec<(usize, &[u8])>, usize) {
         if at + frame > records.len() {
             break;
         }
-        if at + frame - start > max && at > start {
-            let cut = batch_end.filter(|&end| end > start).unwrap_or(at);
-            out.push((start, &records[start..cut]));
-            start = cut;
+        let end = at + frame;
+        if end - start > max && batch_start > start {
+            // Close the piece before this batch; the batch starts the next one.
+            out.push((start, &records[start..batch_start]));
+            start = batch_start;
         }
-        at += frame;
+        if end - start > batch_max && at > start {
+            // A batch too large for one message: cut between its frames.
+            out.push((start, &records[start..at]));
+            start = at;
+        }
+        at = end;
         if field & MORE_IN_BATCH == 0 {
-            batch_end = Some(at);
+            batch_start = at;
+            if at - start >= max {
+                out.push((start, &records[start..at]));
+                start = at;
+            }
         }
     }
     if at > start {
@@ -226,7 +241,7 @@ mod tests {
     #[test]
     fn pieces_cover_everything_and_end_where_batches_end() {
         let (records, starts) = frames(2_000);
-        let (cut, covered) = cut_frames(&records, 4_096);
+        let (cut, covered) = cut_frames(&records, 4_096, 4_096);
         assert_eq!(covered, records.len());
         assert!(cut.len() > 1);
         let joined: Vec<u8> = cut.iter().flat_map(|(_, c)| c.iter().copied()).collect();
@@ -256,12 +271,34 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_larger_than_a_piece_is_cut_between_frames_and_a_torn_frame_is_left_out() {
+    fn a_batch_larger_than_a_piece_is_a_piece_of_its_own() {
+        let (records, starts) = frames(300);
+        // Pieces of 600 bytes hold no whole batch of three frames (up to ~1,300 bytes): each
+        // batch is a piece of its own when a batch may take 2,000.
+        let (cut, covered) = cut_frames(&records, 600, 2_000);
+        assert_eq!(covered, records.len());
+        for (offset, piece) in &cut {
+            let i = starts
+                .iter()
+                .position(|(s, _)| s == offset)
+                .expect("a frame");
+            assert!(
+                i == 0 || !starts[i - 1].1,
+                "piece at {offset} splits a batch"
+            );
+            assert!(piece.len() <= 2_000);
+        }
+    }
+
+    #[test]
+    fn a_batch_larger_than_a_message_is_cut_between_frames_and_a_torn_frame_is_left_out() {
         let (mut records, starts) = frames(30);
         let whole = records.len();
         records.extend_from_slice(&[1, 2, 3, 4, 200, 0, 0, 0, 9]);
-        let (cut, covered) = cut_frames(&records, 600);
+        let (cut, covered) = cut_frames(&records, 600, 600);
         assert_eq!(covered, whole);
+        let joined: Vec<u8> = cut.iter().flat_map(|(_, c)| c.iter().copied()).collect();
+        assert_eq!(joined, records[..whole]);
         for (offset, piece) in &cut {
             assert!(piece.len() <= 600);
             assert!(starts.iter().any(|(s, _)| s == offset));

@@ -31,6 +31,9 @@ const BACKOFF_MIN: Duration = Duration::from_millis(50);
 /// Longest wait before following again after a failure.
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
+/// The most bytes of an unfinished batch a replica keeps (a batch is far smaller).
+const PARTIAL_BYTES_MAX: usize = 64 * 1024 * 1024;
+
 /// What a stream replica follows.
 #[derive(Debug, Clone)]
 pub struct StreamSource {
@@ -95,8 +98,10 @@ pub async fn start(source: &StreamSource) -> Result<(Engine, Tail), String> {
         .get_raw_message(1)
         .await
         .map_err(|e| format!("{target}: {e}"))?;
-    let header = Header::parse(&first.payload)
-        .map_err(|e| format!("{target}: the stream's first message is not a log header: {e:?}"))?;
+    let header = Header::parse(&first.payload).map_err(|problem| {
+        let place = format!("{target}: the stream's first message");
+        crate::log::LogError::from_header(std::path::Path::new(&place), problem).to_string()
+    })?;
     let scenario = &source.scenario;
     if header.scenario_fingerprint != scenario.fingerprint() || header.seed != scenario.seed {
         return Err(format!(
@@ -201,6 +206,14 @@ impl Tail {
     fn apply(&mut self, engine: &Engine, payload: &[u8]) -> Result<(), Problem> {
         self.partial.extend_from_slice(payload);
         let end = crate::log::backend::batches_end(&self.partial);
+        if end == 0 && self.partial.len() > PARTIAL_BYTES_MAX {
+            let why = format!(
+                "{}: {} bytes of records without a whole batch in them",
+                self.target,
+                self.partial.len()
+            );
+            return Err(Problem::Diverged(why));
+        }
         let result = engine.apply_log_frames(&self.partial[..end], self.version);
         self.partial.drain(..end);
         result

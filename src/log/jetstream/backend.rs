@@ -2,8 +2,13 @@
 //! and returns once the cluster acknowledged them.
 //!
 //! The client is asynchronous; the writer is not. The backend owns a small tokio runtime of
-//! its own (one worker thread) and waits on a channel for each request it hands it, so the
-//! engine's commit path stays synchronous and may run on any thread.
+//! its own (two worker threads: the lease renews while an export writes its file) and waits
+//! on a channel for each request it hands it, so the engine's commit path stays synchronous
+//! and may run on any thread but the runtime's own.
+//!
+//! One commit at a time: the fence's lock is held from reading what the stream holds to the
+//! last acknowledgement, so concurrent commits (the group commit, and a clock step holding
+//! the writer) publish each byte once, in order.
 
 use std::fs::File;
 use std::future::Future;
@@ -17,12 +22,12 @@ use futures_util::StreamExt;
 
 use super::lease::{self, Lease};
 use super::{
-    JetStreamError, MESSAGE_BYTES_MAX, Outgoing, Target, connect, create_stream, nats,
-    publish_after, writer_id,
+    BATCH_MESSAGE_BYTES_MAX, JetStreamError, MESSAGE_BYTES_MAX, Outgoing, Target, connect,
+    create_stream, nats, publish_after, writer_id,
 };
 use crate::event::TimeMs;
 use crate::locks;
-use crate::log::backend::{LogBackend, cut_frames, read_range};
+use crate::log::backend::{LogBackend, batches_end, cut_frames, read_range};
 use crate::log::header::HEADER_LEN;
 use crate::log::{Header, LogError, LogFile, checkpoint_path};
 
@@ -53,6 +58,8 @@ pub struct JetStreamBackend {
     /// Names this writer in message ids when it holds no lease.
     writer: String,
     fence: Mutex<Fence>,
+    /// The working file, once prepared.
+    working: Mutex<Option<std::path::PathBuf>>,
 }
 
 impl JetStreamBackend {
@@ -73,7 +80,7 @@ impl JetStreamBackend {
 
     fn start(target: &Target, holder: Option<&str>) -> Result<JetStreamBackend, JetStreamError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("cdnsim-nats")
             .enable_all()
             .build()
@@ -96,6 +103,7 @@ impl JetStreamBackend {
             lease,
             writer: writer_id(),
             fence: Mutex::new(Fence::default()),
+            working: Mutex::new(None),
         })
     }
 
@@ -144,15 +152,18 @@ impl JetStreamBackend {
             last: 0,
             payload: Bytes::copy_from_slice(header),
         };
+        let allowed = self.allowed(&self.epoch()?);
         let last = self.run(async move {
             create_stream(&js, &target).await?;
-            publish_after(&js, message).await.map_err(|e| match e {
-                JetStreamError::Fenced(_) => JetStreamError::Fenced(format!(
-                    "the stream {} already holds a log: use another SIM",
-                    target.stream()
-                )),
-                other => other,
-            })
+            publish_after(&js, message, allowed)
+                .await
+                .map_err(|e| match e {
+                    JetStreamError::Fenced(_) => JetStreamError::Fenced(format!(
+                        "the stream {} already holds a log: use another SIM",
+                        target.stream()
+                    )),
+                    other => other,
+                })
         })?;
         *locks::lock(&self.fence) = Fence {
             last,
@@ -168,6 +179,29 @@ impl JetStreamBackend {
         Ok(self
             .run(async move { export_to(&js, &target, &path).await })?
             .len)
+    }
+
+    /// A check, for each attempt of a publish, that this writer still holds the lease with
+    /// the epoch `epoch` (always true without a lease).
+    fn allowed(&self, epoch: &str) -> impl Fn() -> bool + Send + 'static {
+        let state = self.lease.as_ref().map(Lease::watch);
+        let epoch = epoch.to_owned();
+        move || state.as_ref().is_none_or(|s| s.held_with(&epoch))
+    }
+
+    /// The working file, for messages (named once prepared).
+    fn working_path(&self) -> std::path::PathBuf {
+        locks::lock(&self.working)
+            .clone()
+            .unwrap_or_else(|| "the working file".into())
+    }
+
+    /// A publish failed, so the writer stops: its lease goes, for a standby to take over.
+    fn give_up(&self) {
+        if let Some(lease) = &self.lease {
+            tracing::error!(sim = %self.target.sim, "this writer stops: giving up the writer lease");
+            lease.give_up();
+        }
     }
 
     /// The stream sequence of the last message this writer published or read.
@@ -190,9 +224,13 @@ impl JetStreamBackend {
 
     /// Publishes `pieces` of frames (offsets relative to `base`), each expecting the one
     /// before; the fence moves with every acknowledgement.
-    fn publish_pieces(&self, base: u64, pieces: Vec<(usize, Bytes)>) -> Result<(), JetStreamError> {
+    fn publish_pieces(
+        &self,
+        fence: &mut Fence,
+        base: u64,
+        pieces: Vec<(usize, Bytes)>,
+    ) -> Result<(), JetStreamError> {
         let epoch = self.epoch()?;
-        let mut fence = locks::lock(&self.fence);
         for (offset, payload) in pieces {
             let len = payload.len() as u64;
             let message = Outgoing {
@@ -202,8 +240,10 @@ impl JetStreamBackend {
                 last: fence.last,
                 payload,
             };
-            let js = self.js.clone();
-            fence.last = self.run(async move { publish_after(&js, message).await })?;
+            let (js, allowed) = (self.js.clone(), self.allowed(&epoch));
+            fence.last = self
+                .run(async move { publish_after(&js, message, allowed).await })
+                .inspect_err(|_| self.give_up())?;
             fence.committed += len;
         }
         Ok(())
@@ -212,33 +252,34 @@ impl JetStreamBackend {
 
 impl JetStreamBackend {
     /// [`LogBackend::commit`]: publishes the bytes of `file` from what the stream holds up
-    /// to `to`, a read of at most [`READ_BYTES`] at a time.
+    /// to `to`, a read of at most [`READ_BYTES`] at a time, holding the fence throughout.
     pub fn commit_file(&self, file: &File, to: u64) -> Result<(), JetStreamError> {
-        let mut from = locks::lock(&self.fence).committed;
-        if to < from {
-            return Err(JetStreamError::Log(LogError::Backend(format!(
-                "{}: the working file ({to} bytes) is shorter than the log the stream holds \
-                 ({from} bytes)",
-                self.target
-            ))));
-        }
-        // A read at a time, so that publishing a large log takes little memory.
-        while from < to {
+        let mut fence = locks::lock(&self.fence);
+        // A concurrent commit may have published these bytes already.
+        while fence.committed < to {
+            let from = fence.committed;
             let end = to.min(from + READ_BYTES);
-            let bytes = read_range(file, Path::new("the working file"), from, end)?;
-            let (pieces, covered) = cut_frames(&bytes, MESSAGE_BYTES_MAX);
+            let bytes = read_range(file, &self.working_path(), from, end)?;
+            // Before the last read, stop where a batch ends, so that no message splits one
+            // the read cut (unless a batch is larger than a read).
+            let usable = match batches_end(&bytes) {
+                whole if end < to && whole > 0 => whole,
+                _ => bytes.len(),
+            };
+            let (pieces, covered) =
+                cut_frames(&bytes[..usable], MESSAGE_BYTES_MAX, BATCH_MESSAGE_BYTES_MAX);
             if covered == 0 {
                 return Err(JetStreamError::Log(LogError::Backend(format!(
-                    "{}: bytes {from}..{to} of the working file end inside a frame",
-                    self.target
+                    "{}: bytes {from}..{to} of the working file {} end inside a frame",
+                    self.target,
+                    self.working_path().display()
                 ))));
             }
             let pieces = pieces
                 .into_iter()
                 .map(|(offset, piece)| (offset, Bytes::copy_from_slice(piece)))
                 .collect();
-            self.publish_pieces(from, pieces)?;
-            from += covered as u64;
+            self.publish_pieces(&mut fence, from, pieces)?;
         }
         Ok(())
     }
@@ -281,13 +322,9 @@ impl LogBackend for JetStreamBackend {
                 Err(e) => return Err(LogError::io(&stale, "remove the stale working copy", e)),
             }
         }
+        *locks::lock(&self.working) = Some(path.to_owned());
         let (js, name) = (self.js.clone(), self.target.stream());
-        let held = self.run(async move {
-            match js.get_stream(name).await {
-                Ok(mut stream) => Ok(stream.info().await.map_err(nats)?.state.last_sequence),
-                Err(_) => Ok(0),
-            }
-        })?;
+        let held = self.run(async move { last_sequence(&js, &name).await })?;
         if held == 0 {
             self.create(&header.to_bytes())?;
         } else {
@@ -311,8 +348,10 @@ impl LogBackend for JetStreamBackend {
             last: fence.last,
             payload: Bytes::from(now_ms.to_string()),
         };
-        let js = self.js.clone();
-        fence.last = self.run(async move { publish_after(&js, message).await })?;
+        let (js, allowed) = (self.js.clone(), self.allowed(&epoch));
+        fence.last = self
+            .run(async move { publish_after(&js, message, allowed).await })
+            .inspect_err(|_| self.give_up())?;
         Ok(())
     }
 
@@ -324,9 +363,34 @@ impl LogBackend for JetStreamBackend {
         false
     }
 
+    fn abandon(&self) {
+        self.give_up();
+    }
+
     fn export(&self, out: &Path) -> Result<u64, LogError> {
         Ok(self.export_file(out)?)
     }
+}
+
+/// The stream's last sequence, 0 when there is no stream; other failures (a cluster electing
+/// its leaders) are tried again for a while, never taken for "no stream".
+async fn last_sequence(js: &jetstream::Context, name: &str) -> Result<u64, JetStreamError> {
+    use async_nats::jetstream::ErrorCode;
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    super::retrying(&format!("read the stream {name}"), || async {
+        match js.get_stream(name).await {
+            Ok(mut stream) => Ok(stream.info().await.map_err(nats)?.state.last_sequence),
+            Err(e) => match e.kind() {
+                GetStreamErrorKind::JetStream(e)
+                    if e.error_code() == ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    Ok(0)
+                }
+                _ => Err(nats(e)),
+            },
+        }
+    })
+    .await
 }
 
 /// What [`export_to`] read.
@@ -340,75 +404,136 @@ pub(super) struct Exported {
 }
 
 /// Writes the log held by `target`'s stream to a new file `out` (which must not exist) and
-/// checks it whole.
+/// checks it whole. A failure while reading (a cluster electing leaders) starts a new
+/// consumer from the next message, for up to 30 s.
 pub(super) async fn export_to(
     js: &jetstream::Context,
     target: &Target,
     out: &Path,
 ) -> Result<Exported, JetStreamError> {
-    use std::io::Write;
     let not_a_log = |why: String| JetStreamError::NotALog {
         stream: target.stream(),
         why,
     };
-    let mut stream = js.get_stream(target.stream()).await.map_err(nats)?;
-    let last = stream.info().await.map_err(nats)?.state.last_sequence;
+    let last = last_sequence(js, &target.stream()).await?;
     if last == 0 {
-        return Err(not_a_log("it is empty".into()));
+        return Err(not_a_log("there is no such stream, or it is empty".into()));
     }
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(out)
         .map_err(|e| LogError::io(out, "create", e))?;
-    let mut messages = stream
-        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
-        .await
-        .map_err(nats)?
-        .messages()
-        .await
-        .map_err(nats)?;
-    let (header, events, clock) = (
-        target.subject("header"),
-        target.subject("events"),
-        target.subject("clock"),
-    );
-    let (mut len, mut now) = (0u64, None);
-    while let Some(message) = messages.next().await {
-        let message = message.map_err(nats)?;
-        let seq = message.info().map_err(nats)?.stream_sequence;
-        let subject = message.subject.as_str();
-        let expected = if seq == 1 { &header } else { &events };
-        if subject == expected.as_str() {
-            file.write_all(&message.payload)
-                .map_err(|e| LogError::io(out, "write", e))?;
-            len += message.payload.len() as u64;
-        } else if seq > 1 && subject == clock.as_str() {
-            now = Some(parse_clock(&message.payload).ok_or_else(|| {
-                not_a_log(format!("message {seq} is not a clock (milliseconds)"))
-            })?);
-        } else {
-            return Err(not_a_log(format!(
-                "message {seq} is on {subject}, not {expected}"
-            )));
-        }
-        if seq >= last {
-            break;
+    let mut reading = Reading {
+        target,
+        out,
+        file,
+        next: 1,
+        len: 0,
+        clock: None,
+    };
+    let mut waited = Duration::ZERO;
+    while reading.next <= last {
+        let before = reading.next;
+        match reading.consume(js, last).await {
+            Err(JetStreamError::Nats(e)) if waited < super::CREATE_PATIENCE => {
+                tracing::debug!(error = %e, "reading the stream; going on from {}", reading.next);
+                waited = if reading.next > before {
+                    Duration::ZERO
+                } else {
+                    waited
+                };
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                waited += Duration::from_millis(250);
+            }
+            other => other?,
         }
     }
+    let Reading {
+        file, len, clock, ..
+    } = reading;
     file.sync_all().map_err(|e| LogError::io(out, "sync", e))?;
     drop(file);
     if len < HEADER_LEN as u64 {
         return Err(not_a_log("it holds no whole header".into()));
     }
-    let written = LogFile::open(out)?;
-    match written.damage() {
+    match LogFile::open(out)?.damage() {
         Some(damage) => Err(not_a_log(format!("its records are not whole: {damage}"))),
-        None => Ok(Exported {
-            last,
-            len,
-            clock: now,
-        }),
+        None => Ok(Exported { last, len, clock }),
+    }
+}
+
+/// An export under way.
+struct Reading<'a> {
+    target: &'a Target,
+    out: &'a Path,
+    file: std::fs::File,
+    /// The stream sequence to read next.
+    next: u64,
+    len: u64,
+    clock: Option<TimeMs>,
+}
+
+impl Reading<'_> {
+    /// Reads messages from `next` up to `last` with a new ordered consumer.
+    async fn consume(&mut self, js: &jetstream::Context, last: u64) -> Result<(), JetStreamError> {
+        let config = jetstream::consumer::pull::OrderedConfig {
+            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: self.next,
+            },
+            ..Default::default()
+        };
+        let mut messages = js
+            .get_stream_no_info(self.target.stream())
+            .await
+            .map_err(nats)?
+            .create_consumer(config)
+            .await
+            .map_err(nats)?
+            .messages()
+            .await
+            .map_err(nats)?;
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(nats)?;
+            let seq = message.info().map_err(nats)?.stream_sequence;
+            if seq >= self.next {
+                self.take(seq, message.subject.as_str(), &message.payload)?;
+                self.next = seq + 1;
+            }
+            if seq >= last {
+                return Ok(());
+            }
+        }
+        Err(JetStreamError::Nats("the consumer ended".into()))
+    }
+
+    /// One message: the header and events into the file, a clock noted.
+    fn take(&mut self, seq: u64, subject: &str, payload: &[u8]) -> Result<(), JetStreamError> {
+        use std::io::Write;
+        let target = self.target;
+        let expected = target.subject(if seq == 1 { "header" } else { "events" });
+        if subject == expected {
+            self.file
+                .write_all(payload)
+                .map_err(|e| LogError::io(self.out, "write", e))?;
+            self.len += payload.len() as u64;
+            return Ok(());
+        }
+        let why = if seq > 1 && subject == target.subject("clock") {
+            match parse_clock(payload) {
+                Some(now_ms) => {
+                    self.clock = Some(now_ms);
+                    return Ok(());
+                }
+                None => format!("message {seq} is not a clock (milliseconds)"),
+            }
+        } else {
+            format!("message {seq} is on {subject}, not {expected}")
+        };
+        Err(JetStreamError::NotALog {
+            stream: target.stream(),
+            why,
+        })
     }
 }
 

@@ -55,6 +55,17 @@ impl Held {
     }
 }
 
+/// A handle on a lease's state.
+#[derive(Debug, Clone)]
+pub struct LeaseWatch(Arc<Held>);
+
+impl LeaseWatch {
+    /// True while the lease is held with the epoch `epoch` (a decimal number).
+    pub fn held_with(&self, epoch: &str) -> bool {
+        self.0.held() && self.0.epoch.load(Ordering::Acquire).to_string() == epoch
+    }
+}
+
 impl Lease {
     /// True while this process may commit.
     pub fn held(&self) -> bool {
@@ -64,6 +75,18 @@ impl Lease {
     /// The epoch of the current hold.
     pub fn epoch(&self) -> u64 {
         self.state.epoch.load(Ordering::Acquire)
+    }
+
+    /// A handle on the lease's state, for checks on another thread.
+    pub fn watch(&self) -> LeaseWatch {
+        LeaseWatch(Arc::clone(&self.state))
+    }
+
+    /// Stops renewing (this writer stopped): the lease expires after [`TTL`], and a standby
+    /// takes over.
+    pub fn give_up(&self) {
+        self.renewer.abort();
+        self.state.lost.store(true, Ordering::Release);
     }
 
     /// True once another writer took the key: the lease is not coming back.
@@ -150,16 +173,15 @@ pub async fn acquire(
 
 /// Renews every [`TTL`]`/3` until the key is taken by another writer.
 async fn renew(store: kv::Store, key: String, value: Bytes, mut revision: u64, held: Arc<Held>) {
-    let renewed = |held: &Held| {
-        let now = held.since.elapsed().as_millis() as u64;
-        held.renewed_ms.store(now, Ordering::Release);
-    };
+    // A renewal counts from when it was sent: the server's expiry counts from no later.
+    let renewed = |held: &Held, sent: u64| held.renewed_ms.store(sent, Ordering::Release);
     loop {
         tokio::time::sleep(TTL / 3).await;
+        let sent = held.since.elapsed().as_millis() as u64;
         match store.update(&key, value.clone(), revision).await {
             Ok(next) => {
                 revision = next;
-                renewed(&held);
+                renewed(&held, sent);
             }
             // Expired (nobody could renew it while the cluster elected leaders) or taken.
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
@@ -168,7 +190,7 @@ async fn renew(store: kv::Store, key: String, value: Bytes, mut revision: u64, h
                         tracing::warn!(sim = %key, epoch = next, "the writer lease had expired; took it again");
                         revision = next;
                         held.epoch.store(next, Ordering::Release);
-                        renewed(&held);
+                        renewed(&held, sent);
                     }
                     Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
                         tracing::error!(sim = %key, "lost the writer lease to another writer");

@@ -35,8 +35,11 @@ pub use backend::{JetStreamBackend, parse_clock};
 use super::header::HEADER_LEN;
 use super::{LogError, LogFile};
 
-/// Largest message payload (the server allows 1 MiB).
+/// Size a message is cut at, where a batch ends.
 pub const MESSAGE_BYTES_MAX: usize = 256 * 1024;
+/// Largest message a single batch may fill before it is cut between its frames: under the
+/// server's default largest payload (1 MB), leaving room for the headers.
+pub const BATCH_MESSAGE_BYTES_MAX: usize = 1_000_000;
 /// How long a request keeps being tried while the cluster elects its leaders.
 const CREATE_PATIENCE: Duration = Duration::from_secs(30);
 /// How long one request or acknowledgement is waited for (the client's default, 30 s, would
@@ -180,7 +183,7 @@ pub async fn connect(target: &Target) -> Result<jetstream::Context, JetStreamErr
         .request_timeout(Some(REQUEST_TIMEOUT))
         .connect(target.servers.clone())
         .await
-        .map_err(nats)?;
+        .map_err(|e| JetStreamError::Nats(format!("connect to {target}: {e}")))?;
     Ok(jetstream::ContextBuilder::new()
         .timeout(REQUEST_TIMEOUT)
         .ack_timeout(REQUEST_TIMEOUT)
@@ -226,10 +229,20 @@ struct Outgoing {
 /// the fence refuses it if another writer moved the stream on. When an attempt's outcome was
 /// unknown (no acknowledgement) and a retry is refused by the fence, the message after `last`
 /// is looked at: if it is this one (its id and payload), it landed, and is adopted.
-async fn publish_after(js: &jetstream::Context, message: Outgoing) -> Result<u64, JetStreamError> {
+async fn publish_after(
+    js: &jetstream::Context,
+    message: Outgoing,
+    allowed: impl Fn() -> bool,
+) -> Result<u64, JetStreamError> {
     let mut waited = Duration::ZERO;
     let mut uncertain = false;
     loop {
+        if !allowed() {
+            return Err(JetStreamError::Fenced(format!(
+                "{}: this writer no longer holds the writer lease",
+                message.stream
+            )));
+        }
         match publish_once(js, &message).await {
             Err(JetStreamError::Nats(e)) if waited < CREATE_PATIENCE => {
                 tracing::debug!(error = %e, "publishing; trying again");
@@ -288,21 +301,40 @@ async fn publish_once(js: &jetstream::Context, message: &Outgoing) -> Result<u64
         .map_err(nats)?
         .await;
     match ack {
+        // A duplicate of this writer's own retried message lands where it was expected; one
+        // elsewhere is another message with this id.
+        Ok(ack) if ack.duplicate && ack.sequence != last + 1 => {
+            Err(JetStreamError::Fenced(format!(
+                "{}: message id {} is already at sequence {}, not after {last}",
+                message.stream, message.id, ack.sequence
+            )))
+        }
         Ok(ack) => Ok(ack.sequence),
         Err(e) if e.kind() == jetstream::context::PublishErrorKind::WrongLastSequence => {
             Err(JetStreamError::Fenced(format!(
-                "another writer holds this log (the stream is past sequence {last}): {e}"
+                "another writer holds the log in {} (the stream is past sequence {last}): {e}",
+                message.stream
             )))
         }
         Err(e) => Err(nats(e)),
     }
 }
 
-/// This writer, among the processes and the publishes in them.
+/// This writer, among the machines, processes and writers in them: the process id, the
+/// wall clock's nanoseconds when the process made its first writer, and a counter. It names
+/// message ids only, never anything in the log.
 fn writer_id() -> String {
-    static PUBLISHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = PUBLISHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}.{n}", std::process::id())
+    static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static STARTED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    // Wall time as a nonce, not as time: it reaches no log and no answer.
+    #[allow(clippy::disallowed_methods)]
+    let started = *STARTED.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    let n = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}.{started:x}.{n}", std::process::id())
 }
 
 /// Puts the log at `path` (checked whole first) into a new stream for `target`. Refused,

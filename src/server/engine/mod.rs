@@ -511,9 +511,14 @@ impl Engine {
         self.stopped.load(Ordering::Acquire)
     }
 
-    /// Stops the log: nothing more is written until a restart.
+    /// Stops the log: nothing more is written until a restart (and a stream's lease goes,
+    /// for a standby to take over).
     fn stop(&self) {
-        self.stopped.store(true, Ordering::Release);
+        if !self.stopped.swap(true, Ordering::AcqRel)
+            && let Some(backend) = self.commit.backend()
+        {
+            backend.abandon();
+        }
     }
 
     /// True when serving a finished log (write actions are refused).
