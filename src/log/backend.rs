@@ -150,6 +150,23 @@ pub fn read_range(file: &File, path: &Path, from: u64, to: u64) -> Result<Vec<u8
     Ok(bytes)
 }
 
+/// The whole frames at the start of `records`, in order: each one's start, end, and whether
+/// it ends its batch (no [`MORE_IN_BATCH`] mark). A trailing partial frame is not one.
+fn whole_frames(records: &[u8]) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let head = records.get(at..at + FRAME_HEADER_LEN)?;
+        let field = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        let end = at + FRAME_HEADER_LEN + (field & !MORE_IN_BATCH) as usize;
+        if end > records.len() {
+            return None;
+        }
+        let frame = (at, end, field & MORE_IN_BATCH == 0);
+        at = end;
+        Some(frame)
+    })
+}
+
 /// `records` (whole frames) cut into pieces of at most `max` bytes where batches end, so that
 /// a reader of one piece sees whole batches; a batch larger than `max` makes a piece of its
 /// own, of up to `batch_max` bytes, and only a batch larger than that is cut between its
@@ -157,20 +174,9 @@ pub fn read_range(file: &File, path: &Path, from: u64, to: u64) -> Result<Vec<u8
 /// out: the second value is the length covered.
 pub fn cut_frames(records: &[u8], max: usize, batch_max: usize) -> (Vec<(usize, &[u8])>, usize) {
     let mut out = Vec::new();
-    // Start of the current piece, and of the batch under way.
-    let (mut start, mut batch_start, mut at) = (0, 0, 0);
-    while at + FRAME_HEADER_LEN <= records.len() {
-        let field = u32::from_le_bytes([
-            records[at + 4],
-            records[at + 5],
-            records[at + 6],
-            records[at + 7],
-        ]);
-        let frame = FRAME_HEADER_LEN + (field & !MORE_IN_BATCH) as usize;
-        if at + frame > records.len() {
-            break;
-        }
-        let end = at + frame;
+    // Start of the current piece, of the batch under way, and the end of the frames so far.
+    let (mut start, mut batch_start, mut covered) = (0, 0, 0);
+    for (at, end, ends_batch) in whole_frames(records) {
         if end - start > max && batch_start > start {
             // Close the piece before this batch; the batch starts the next one.
             out.push((start, &records[start..batch_start]));
@@ -181,42 +187,28 @@ pub fn cut_frames(records: &[u8], max: usize, batch_max: usize) -> (Vec<(usize, 
             out.push((start, &records[start..at]));
             start = at;
         }
-        at = end;
-        if field & MORE_IN_BATCH == 0 {
-            batch_start = at;
-            if at - start >= max {
-                out.push((start, &records[start..at]));
-                start = at;
+        covered = end;
+        if ends_batch {
+            batch_start = end;
+            if end - start >= max {
+                out.push((start, &records[start..end]));
+                start = end;
             }
         }
     }
-    if at > start {
-        out.push((start, &records[start..at]));
+    if covered > start {
+        out.push((start, &records[start..covered]));
     }
-    (out, at)
+    (out, covered)
 }
 
 /// The length of the longest prefix of `records` made of whole batches (frames whose last
 /// one does not say more follow).
 pub fn batches_end(records: &[u8]) -> usize {
-    let (mut at, mut end) = (0, 0);
-    while at + FRAME_HEADER_LEN <= records.len() {
-        let field = u32::from_le_bytes([
-            records[at + 4],
-            records[at + 5],
-            records[at + 6],
-            records[at + 7],
-        ]);
-        let frame = FRAME_HEADER_LEN + (field & !MORE_IN_BATCH) as usize;
-        if at + frame > records.len() {
-            break;
-        }
-        at += frame;
-        if field & MORE_IN_BATCH == 0 {
-            end = at;
-        }
-    }
-    end
+    whole_frames(records)
+        .filter(|&(_, _, ends_batch)| ends_batch)
+        .last()
+        .map_or(0, |(_, end, _)| end)
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ impl JetStreamBackend {
             last: 0,
             payload: Bytes::copy_from_slice(header),
         };
-        let allowed = self.allowed(&self.epoch()?);
+        let allowed = self.standing();
         let last = self.run(async move {
             create_stream(&js, &target).await?;
             publish_after(&js, message, allowed)
@@ -181,12 +181,16 @@ impl JetStreamBackend {
             .len)
     }
 
-    /// A check, for each attempt of a publish, that this writer still holds the lease with
-    /// the epoch `epoch` (always true without a lease).
-    fn allowed(&self, epoch: &str) -> impl Fn() -> bool + Send + 'static {
-        let state = self.lease.as_ref().map(Lease::watch);
-        let epoch = epoch.to_owned();
-        move || state.as_ref().is_none_or(|s| s.held_with(&epoch))
+    /// Where this writer stands with its lease, for each attempt of a publish (always held
+    /// without a lease). A lease taken again after it expired, with a new epoch, is still
+    /// this writer's: the fence keeps its messages in order.
+    fn standing(&self) -> impl Fn() -> lease::Standing + Send + 'static {
+        let watch = self.lease.as_ref().map(Lease::watch);
+        move || {
+            watch
+                .as_ref()
+                .map_or(lease::Standing::Held, |w| w.standing())
+        }
     }
 
     /// The working file, for messages (named once prepared).
@@ -240,7 +244,7 @@ impl JetStreamBackend {
                 last: fence.last,
                 payload,
             };
-            let (js, allowed) = (self.js.clone(), self.allowed(&epoch));
+            let (js, allowed) = (self.js.clone(), self.standing());
             fence.last = self
                 .run(async move { publish_after(&js, message, allowed).await })
                 .inspect_err(|_| self.give_up())?;
@@ -348,7 +352,7 @@ impl LogBackend for JetStreamBackend {
             last: fence.last,
             payload: Bytes::from(now_ms.to_string()),
         };
-        let (js, allowed) = (self.js.clone(), self.allowed(&epoch));
+        let (js, allowed) = (self.js.clone(), self.standing());
         fence.last = self
             .run(async move { publish_after(&js, message, allowed).await })
             .inspect_err(|_| self.give_up())?;

@@ -59,10 +59,27 @@ impl Held {
 #[derive(Debug, Clone)]
 pub struct LeaseWatch(Arc<Held>);
 
+/// Where a writer stands with its lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Held: it may publish.
+    Held,
+    /// Not renewed lately (a cluster electing leaders): wait, it may come back.
+    Waiting,
+    /// Another writer took it: stop.
+    Lost,
+}
+
 impl LeaseWatch {
-    /// True while the lease is held with the epoch `epoch` (a decimal number).
-    pub fn held_with(&self, epoch: &str) -> bool {
-        self.0.held() && self.0.epoch.load(Ordering::Acquire).to_string() == epoch
+    /// Where the writer stands now.
+    pub fn standing(&self) -> Standing {
+        if self.0.lost.load(Ordering::Acquire) {
+            Standing::Lost
+        } else if self.0.held() {
+            Standing::Held
+        } else {
+            Standing::Waiting
+        }
     }
 }
 

@@ -225,23 +225,32 @@ struct Outgoing {
 }
 
 /// [`publish_once`], tried again while the cluster cannot take it (a stream still electing its
-/// leader, a leader change): the same id makes a retry of a stored message a duplicate, and
+/// leader, a leader change), each attempt only while `standing` says the writer holds its
+/// lease (waiting while it cannot be renewed, up to the same patience): the same id makes a retry of a stored message a duplicate, and
 /// the fence refuses it if another writer moved the stream on. When an attempt's outcome was
 /// unknown (no acknowledgement) and a retry is refused by the fence, the message after `last`
 /// is looked at: if it is this one (its id and payload), it landed, and is adopted.
 async fn publish_after(
     js: &jetstream::Context,
     message: Outgoing,
-    allowed: impl Fn() -> bool,
+    standing: impl Fn() -> lease::Standing,
 ) -> Result<u64, JetStreamError> {
     let mut waited = Duration::ZERO;
     let mut uncertain = false;
     loop {
-        if !allowed() {
-            return Err(JetStreamError::Fenced(format!(
-                "{}: this writer no longer holds the writer lease",
-                message.stream
-            )));
+        match standing() {
+            lease::Standing::Held => {}
+            lease::Standing::Waiting if waited < CREATE_PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                waited += Duration::from_millis(250);
+                continue;
+            }
+            _ => {
+                return Err(JetStreamError::Fenced(format!(
+                    "{}: this writer no longer holds the writer lease",
+                    message.stream
+                )));
+            }
         }
         match publish_once(js, &message).await {
             Err(JetStreamError::Nats(e)) if waited < CREATE_PATIENCE => {
