@@ -415,6 +415,24 @@ async fn a_standby_takes_over_when_the_writer_dies() {
     {
         assert!(stored.contains(path), "{path} is in the stream");
     }
+
+    // A clean stop (SIGTERM) hands the log over at once: the lease's key is gone.
+    let mut b = b;
+    let term = Command::new("kill")
+        .args(["-TERM", &b.child.id().to_string()])
+        .status()
+        .expect("runs kill");
+    assert!(term.success());
+    let exited = b.child.wait().expect("waits");
+    assert!(exited.success(), "a clean stop: {exited:?}");
+    let target = Target::parse(&url).expect("a target");
+    let js = jetstream::connect(&target).await.expect("connects");
+    let leases = js
+        .get_key_value(jetstream::lease::BUCKET)
+        .await
+        .expect("the lease bucket");
+    let held = leases.get(&target.sim).await.expect("reads the lease");
+    assert!(held.is_none(), "the lease is released: {held:?}");
 }
 
 /// A replica following the stream: with the seq a write answered, a read sees the write;

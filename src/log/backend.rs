@@ -56,6 +56,10 @@ pub trait LogBackend: Send + Sync + std::fmt::Debug {
     /// goes). The file has nothing to do.
     fn abandon(&self) {}
 
+    /// The writer stops cleanly, everything committed: hand the log over at once (a stream's
+    /// lease is released, so a standby need not wait for it to expire).
+    fn close(&self) {}
+
     /// True when the log can be moved aside to start over (a reset); a stream cannot.
     fn can_restart(&self) -> bool {
         true

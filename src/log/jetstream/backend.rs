@@ -23,7 +23,7 @@ use futures_util::StreamExt;
 use super::lease::{self, Lease};
 use super::{
     BATCH_MESSAGE_BYTES_MAX, JetStreamError, MESSAGE_BYTES_MAX, Outgoing, Target, connect,
-    create_stream, nats, publish_after, writer_id,
+    create_stream, nats, publish_after, publish_window, writer_id,
 };
 use crate::event::TimeMs;
 use crate::locks;
@@ -200,11 +200,14 @@ impl JetStreamBackend {
             .unwrap_or_else(|| "the working file".into())
     }
 
-    /// A publish failed, so the writer stops: its lease goes, for a standby to take over.
+    /// A publish failed, so the writer stops: its lease goes (released in the background),
+    /// for a standby to take over.
     fn give_up(&self) {
-        if let Some(lease) = &self.lease {
+        if let (Some(lease), Some(runtime)) = (&self.lease, &self.runtime)
+            && !lease.is_lost()
+        {
             tracing::error!(sim = %self.target.sim, "this writer stops: giving up the writer lease");
-            lease.give_up();
+            runtime.spawn(lease.release());
         }
     }
 
@@ -235,22 +238,27 @@ impl JetStreamBackend {
         pieces: Vec<(usize, Bytes)>,
     ) -> Result<(), JetStreamError> {
         let epoch = self.epoch()?;
-        for (offset, payload) in pieces {
-            let len = payload.len() as u64;
-            let message = Outgoing {
+        let lens: Vec<u64> = pieces.iter().map(|(_, p)| p.len() as u64).collect();
+        let messages: Vec<Outgoing> = pieces
+            .into_iter()
+            .enumerate()
+            .map(|(i, (offset, payload))| Outgoing {
                 stream: self.target.stream(),
                 subject: self.target.subject("events"),
                 id: format!("{}:{epoch}:{}", self.target.sim, base + offset as u64),
-                last: fence.last,
+                last: fence.last + i as u64,
                 payload,
-            };
-            let (js, allowed) = (self.js.clone(), self.standing());
-            fence.last = self
-                .run(async move { publish_after(&js, message, allowed).await })
-                .inspect_err(|_| self.give_up())?;
+            })
+            .collect();
+        let (js, standing) = (self.js.clone(), self.standing());
+        let (acked, ended) =
+            self.run(async move { Ok(publish_window(&js, messages, standing).await) })?;
+        // What was acknowledged is in the stream, whatever came after it.
+        for (seq, len) in acked.into_iter().zip(lens) {
+            fence.last = seq;
             fence.committed += len;
         }
-        Ok(())
+        ended.inspect_err(|_| self.give_up())
     }
 }
 
@@ -369,6 +377,18 @@ impl LogBackend for JetStreamBackend {
 
     fn abandon(&self) {
         self.give_up();
+    }
+
+    fn close(&self) {
+        if let Some(lease) = &self.lease
+            && !lease.is_lost()
+        {
+            let release = lease.release();
+            let _ = self.run(async move {
+                release.await;
+                Ok(())
+            });
+        }
     }
 
     fn export(&self, out: &Path) -> Result<u64, LogError> {

@@ -35,12 +35,16 @@ const HOLD: Duration = Duration::from_millis(1_500);
 pub struct Lease {
     state: Arc<Held>,
     renewer: tokio::task::JoinHandle<()>,
+    store: kv::Store,
+    key: String,
 }
 
 #[derive(Debug)]
 struct Held {
     /// The revision the key got when this holder created it: the writer's epoch.
     epoch: AtomicU64,
+    /// The key's revision after the last renewal.
+    revision: AtomicU64,
     /// Milliseconds since `since` of the last successful renewal.
     renewed_ms: AtomicU64,
     since: tokio::time::Instant,
@@ -104,6 +108,20 @@ impl Lease {
     pub fn give_up(&self) {
         self.renewer.abort();
         self.state.lost.store(true, Ordering::Release);
+    }
+
+    /// Gives the lease up and deletes the key (if this holder still has it), so that a
+    /// standby takes over at once instead of after [`TTL`].
+    pub fn release(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.give_up();
+        let (store, key) = (self.store.clone(), self.key.clone());
+        let revision = self.state.revision.load(Ordering::Acquire);
+        async move {
+            match store.delete_expect_revision(&key, Some(revision)).await {
+                Ok(()) => tracing::info!(sim = %key, "released the writer lease"),
+                Err(e) => tracing::debug!(sim = %key, error = %e, "releasing the writer lease"),
+            }
+        }
     }
 
     /// True once another writer took the key: the lease is not coming back.
@@ -174,31 +192,40 @@ pub async fn acquire(
     tracing::info!(sim = %key, epoch, "holding the writer lease");
     let state = Arc::new(Held {
         epoch: AtomicU64::new(epoch),
+        revision: AtomicU64::new(epoch),
         renewed_ms: AtomicU64::new(0),
         since: tokio::time::Instant::now(),
         lost: AtomicBool::new(false),
     });
     let renewer = tokio::spawn(renew(
-        store,
-        key,
+        store.clone(),
+        key.clone(),
         Bytes::from(holder.to_owned()),
         epoch,
         Arc::clone(&state),
     ));
-    Ok(Lease { state, renewer })
+    Ok(Lease {
+        state,
+        renewer,
+        store,
+        key,
+    })
 }
 
 /// Renews every [`TTL`]`/3` until the key is taken by another writer.
 async fn renew(store: kv::Store, key: String, value: Bytes, mut revision: u64, held: Arc<Held>) {
     // A renewal counts from when it was sent: the server's expiry counts from no later.
-    let renewed = |held: &Held, sent: u64| held.renewed_ms.store(sent, Ordering::Release);
+    let renewed = |held: &Held, sent: u64, revision: u64| {
+        held.revision.store(revision, Ordering::Release);
+        held.renewed_ms.store(sent, Ordering::Release);
+    };
     loop {
         tokio::time::sleep(TTL / 3).await;
         let sent = held.since.elapsed().as_millis() as u64;
         match store.update(&key, value.clone(), revision).await {
             Ok(next) => {
                 revision = next;
-                renewed(&held, sent);
+                renewed(&held, sent, next);
             }
             // Expired (nobody could renew it while the cluster elected leaders) or taken.
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
@@ -207,7 +234,7 @@ async fn renew(store: kv::Store, key: String, value: Bytes, mut revision: u64, h
                         tracing::warn!(sim = %key, epoch = next, "the writer lease had expired; took it again");
                         revision = next;
                         held.epoch.store(next, Ordering::Release);
-                        renewed(&held, sent);
+                        renewed(&held, sent, next);
                     }
                     Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
                         tracing::error!(sim = %key, "lost the writer lease to another writer");

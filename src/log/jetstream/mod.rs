@@ -300,15 +300,32 @@ async fn landed(js: &jetstream::Context, message: &Outgoing) -> Option<u64> {
 
 /// Publishes one message; the sequence it got.
 async fn publish_once(js: &jetstream::Context, message: &Outgoing) -> Result<u64, JetStreamError> {
-    let last = message.last;
+    let ack = send(js, message).await?.await;
+    acknowledged(message, ack)
+}
+
+/// Sends one message, fenced and named; its acknowledgement to come.
+async fn send(
+    js: &jetstream::Context,
+    message: &Outgoing,
+) -> Result<jetstream::context::PublishAckFuture, JetStreamError> {
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Expected-Last-Sequence", last.to_string().as_str());
+    headers.insert(
+        "Nats-Expected-Last-Sequence",
+        message.last.to_string().as_str(),
+    );
     headers.insert("Nats-Msg-Id", message.id.as_str());
-    let ack = js
-        .publish_with_headers(message.subject.clone(), headers, message.payload.clone())
+    js.publish_with_headers(message.subject.clone(), headers, message.payload.clone())
         .await
-        .map_err(nats)?
-        .await;
+        .map_err(nats)
+}
+
+/// What an acknowledgement of `message` says: the sequence it got, or why not.
+fn acknowledged(
+    message: &Outgoing,
+    ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+) -> Result<u64, JetStreamError> {
+    let last = message.last;
     match ack {
         // A duplicate of this writer's own retried message lands where it was expected; one
         // elsewhere is another message with this id.
@@ -327,6 +344,58 @@ async fn publish_once(js: &jetstream::Context, message: &Outgoing) -> Result<u64
         }
         Err(e) => Err(nats(e)),
     }
+}
+
+/// Messages sent before the first acknowledgement is awaited.
+const WINDOW: usize = 16;
+
+/// Publishes `messages`, each expecting the one before (as [`Outgoing::last`] says), up to
+/// [`WINDOW`] at a time in flight; from the first one not acknowledged as expected on, one
+/// at a time through [`publish_after`] (which recognises what landed). The sequences
+/// acknowledged (a prefix of the messages), and how it ended.
+async fn publish_window(
+    js: &jetstream::Context,
+    messages: Vec<Outgoing>,
+    standing: impl Fn() -> lease::Standing,
+) -> (Vec<u64>, Result<(), JetStreamError>) {
+    let mut acked = Vec::with_capacity(messages.len());
+    let mut rest = messages.into_iter().peekable();
+    while rest.peek().is_some() && standing() == lease::Standing::Held {
+        let window: Vec<Outgoing> = rest.by_ref().take(WINDOW).collect();
+        let mut pending = Vec::with_capacity(window.len());
+        for message in &window {
+            match send(js, message).await {
+                Ok(ack) => pending.push(ack),
+                Err(_) => break,
+            }
+        }
+        let mut done = 0;
+        for (message, ack) in window.iter().zip(pending) {
+            match acknowledged(message, ack.await) {
+                Ok(seq) if seq == message.last + 1 => acked.push(seq),
+                _ => break,
+            }
+            done += 1;
+        }
+        if done < window.len() {
+            let slow: Vec<Outgoing> = window.into_iter().skip(done).chain(rest).collect();
+            for message in slow {
+                match publish_after(js, message, &standing).await {
+                    Ok(seq) => acked.push(seq),
+                    Err(e) => return (acked, Err(e)),
+                }
+            }
+            return (acked, Ok(()));
+        }
+    }
+    for message in rest {
+        // The lease is not held: publish_after waits for it, or says why not.
+        match publish_after(js, message, &standing).await {
+            Ok(seq) => acked.push(seq),
+            Err(e) => return (acked, Err(e)),
+        }
+    }
+    (acked, Ok(()))
 }
 
 /// This writer, among the machines, processes and writers in them: the process id, the

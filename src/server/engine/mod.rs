@@ -651,6 +651,9 @@ impl Engine {
                 let point = p.writer.flush_for_sync()?;
                 self.commit.commit_to(point.len)?;
                 p.writer.finish()?;
+                if let Some(backend) = self.commit.backend() {
+                    backend.close();
+                }
             }
         }
         Ok(())
