@@ -234,6 +234,19 @@ mod tests {
         (records, starts)
     }
 
+    /// Asserts that a piece at `offset` starts where a batch starts: at a frame after one
+    /// without MORE_IN_BATCH.
+    fn starts_a_batch(starts: &[(usize, bool)], offset: usize) {
+        let i = starts
+            .iter()
+            .position(|(s, _)| *s == offset)
+            .expect("a frame");
+        assert!(
+            i == 0 || !starts[i - 1].1,
+            "piece at {offset} splits a batch"
+        );
+    }
+
     #[test]
     fn pieces_cover_everything_and_end_where_batches_end() {
         let (records, starts) = frames(2_000);
@@ -244,15 +257,7 @@ mod tests {
         assert_eq!(joined, records);
         for (offset, piece) in &cut {
             assert!(piece.len() <= 4_096, "{} bytes", piece.len());
-            // Every piece starts where a batch starts: after a frame without MORE_IN_BATCH.
-            let i = starts
-                .iter()
-                .position(|(s, _)| s == offset)
-                .expect("a frame");
-            assert!(
-                i == 0 || !starts[i - 1].1,
-                "piece at {offset} splits a batch"
-            );
+            starts_a_batch(&starts, *offset);
         }
     }
 
@@ -274,14 +279,7 @@ mod tests {
         let (cut, covered) = cut_frames(&records, 600, 2_000);
         assert_eq!(covered, records.len());
         for (offset, piece) in &cut {
-            let i = starts
-                .iter()
-                .position(|(s, _)| s == offset)
-                .expect("a frame");
-            assert!(
-                i == 0 || !starts[i - 1].1,
-                "piece at {offset} splits a batch"
-            );
+            starts_a_batch(&starts, *offset);
             assert!(piece.len() <= 2_000);
         }
     }
