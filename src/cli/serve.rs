@@ -41,7 +41,14 @@ const SPEED_MAX: f64 = 1e6;
 /// "error":"Throttling.User","times":2}; the README's "Testing your app" has them all).
 ///
 /// With --follow http://PRIMARY it serves a read replica of another cdnsim server: the
-/// primary's answers, byte for byte, as of the primary's clock as far as it has applied it.
+/// primary's answers, byte for byte, as of the primary's clock as far as it has applied it. A
+/// write's answer carries `x-cdnsim-log-seq: N`; a read sent with `x-cdnsim-after-seq: N` to a
+/// replica waits (up to 5 s) until the replica has applied that write.
+///
+/// In a build with the `nats` feature, --log-backend nats://HOST:PORT/SIM keeps the log in a
+/// NATS JetStream stream (one writer at a time through a lease; a second server on the same
+/// SIM waits and takes over), and --follow nats://HOST:PORT/SIM --scenario S serves a replica
+/// of such a stream.
 ///
 /// The web timeline is at /_cdnsim/ui: open it in a browser for a chart of the whole run, a
 /// replay-time scrubber, the task table as the API answers it at that time, a task's history
