@@ -358,7 +358,8 @@ async fn watermarks(app: Arc<App>) {
     loop {
         ticks.tick().await;
         let engine = app.engine();
-        if engine.is_stopped() {
+        // Nothing to record (the common case) needs no blocking thread.
+        if engine.is_stopped() || last == Some(engine.now_ms()) {
             continue;
         }
         match tokio::task::spawn_blocking(move || engine.watermark(last)).await {

@@ -31,8 +31,6 @@ use crate::log::backend::{LogBackend, batches_end, cut_frames, read_range};
 use crate::log::header::HEADER_LEN;
 use crate::log::{Header, LogError, LogFile, checkpoint_path};
 
-/// How long a commit waits for a lease that could not be renewed (a cluster electing leaders).
-const LEASE_PATIENCE: Duration = Duration::from_secs(30);
 /// Bytes of the working file read at once by a commit.
 const READ_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -118,25 +116,18 @@ impl JetStreamBackend {
         }
     }
 
-    /// The epoch in this writer's message ids: its lease's, waiting (up to
-    /// [`LEASE_PATIENCE`]) for a lease that could not be renewed; refused when the lease is
-    /// lost. A writer without a lease is named by its process and a counter.
+    /// The epoch in this writer's message ids: its lease's (each publish attempt waits for
+    /// a lease that could not be renewed: see [`JetStreamBackend::standing`]); refused when
+    /// the lease is lost. A writer without a lease is named by its process and a counter.
     fn epoch(&self) -> Result<String, JetStreamError> {
-        let Some(lease) = &self.lease else {
-            return Ok(self.writer.clone());
-        };
-        let mut waited = Duration::ZERO;
-        while !lease.held() {
-            if waited >= LEASE_PATIENCE || lease.is_lost() {
-                return Err(JetStreamError::Fenced(format!(
-                    "this process no longer holds the writer lease of {}: it stops writing",
-                    self.target.sim
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-            waited += Duration::from_millis(100);
+        match &self.lease {
+            None => Ok(self.writer.clone()),
+            Some(lease) if lease.is_lost() => Err(JetStreamError::Fenced(format!(
+                "this process no longer holds the writer lease of {}: it stops writing",
+                self.target.sim
+            ))),
+            Some(lease) => Ok(lease.epoch().to_string()),
         }
-        Ok(lease.epoch().to_string())
     }
 
     /// Creates the log: the stream, and its header message, expected first. Refused when the

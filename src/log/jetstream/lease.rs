@@ -88,11 +88,6 @@ impl LeaseWatch {
 }
 
 impl Lease {
-    /// True while this process may commit.
-    pub fn held(&self) -> bool {
-        self.state.held()
-    }
-
     /// The epoch of the current hold.
     pub fn epoch(&self) -> u64 {
         self.state.epoch.load(Ordering::Acquire)
