@@ -105,7 +105,7 @@ impl fmt::Display for ObjectType {
 /// One value per object type, indexed by [`ObjectType`] (in [`ObjectType::ALL`] order).
 ///
 /// Serialises as a plain array of five, so scenario fingerprints do not depend on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Encode, Decode)]
 #[serde(transparent)]
 pub struct PerType<T>(pub [T; 5]);
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{CliError, Outcome};
 use crate::api::signature::AccessKey;
 use crate::scenario::Scenario;
-use crate::server::{ClockMode, Commit, Config, Server, Source};
+use crate::server::{ClockMode, Commit, Config, Server, Snapshots, Source};
 use crate::time::parse_rfc3339;
 
 /// The fastest live clock: a million virtual seconds per wall second.
@@ -21,7 +21,8 @@ const SPEED_MAX: f64 = 1e6;
 /// With --scenario the scenario is simulated as the clock moves and its log kept in the data
 /// directory; writes create rows at the clock and are answered once on disk; starting again
 /// with the same scenario (even after a crash) re-runs it with the recorded writes, checks it
-/// reproduces the log and resumes. With --log a finished log is served read-only. The first
+/// reproduces the log and resumes — from the newest snapshot (--snapshot-every) that matches
+/// the log, so only the records after it are re-run. With --log a finished log is served read-only. The first
 /// line on stdout is `listening on http://HOST:PORT`; stderr gets one line per request (time,
 /// method, action, status, microseconds; RUST_LOG=warn silences them; no colours off a
 /// terminal or with NO_COLOR). SIGINT or SIGTERM stops the server gracefully: open requests
@@ -131,6 +132,15 @@ pub(super) struct Args {
     /// one fsync) or per-write (each write fsyncs alone; slower, for comparison).
     #[arg(long, value_enum, default_value_t = CommitArg::Group)]
     commit: CommitArg,
+    /// With --scenario: snapshot the simulator and the task state into the data directory's
+    /// snapshots/ every N records (and at a clean stop), so that a restart re-runs only the
+    /// records after the newest snapshot that matches the log; 0 writes none.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    snapshot_every: u64,
+    /// With --scenario: at start-up, re-run the whole log from its first record and compare
+    /// every record, ignoring snapshots (slower; proves the log from the start).
+    #[arg(long)]
+    verify_full: bool,
     /// Largest request body, bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
     max_body: usize,
@@ -205,6 +215,10 @@ impl Args {
         config.commit = match self.commit {
             CommitArg::Group => Commit::Group,
             CommitArg::PerWrite => Commit::PerWrite,
+        };
+        config.snapshots = Snapshots {
+            every: self.snapshot_every,
+            verify_full: self.verify_full,
         };
         config.body_bytes_max = self.max_body;
         config.connections_max = self.max_connections;

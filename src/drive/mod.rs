@@ -9,6 +9,7 @@
 //! [`load`] folds a whole log into a [`ReadModel`] through the same `apply`.
 
 pub mod resume;
+pub mod snapshot;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::snapshot::LogPoint;
 use super::{DriveError, Sink, append, apply, run_to};
 use crate::event::{Event, EventRef, RecordRef, RuleUse, Source, TimeMs};
-use crate::log::{LogWriter, Records};
+use crate::log::{IndexEntry, LogWriter, Records};
 use crate::model::ReadModel;
 use crate::scenario::rule::Rule;
 use crate::sim::{BATCH_EVENTS, Simulator, Submission};
@@ -54,10 +55,29 @@ pub fn resume(
     model: &mut ReadModel,
     writer: &mut LogWriter,
 ) -> Result<(), ResumeError> {
+    resume_from(path, None, sim, model, writer)
+}
+
+/// [`resume`] from a point of the log (`from`, a snapshot's) at which `sim` and `model` are
+/// already: only the records after it are re-run, compared and folded.
+pub fn resume_from(
+    path: &Path,
+    from: Option<LogPoint>,
+    sim: &mut Simulator,
+    model: &mut ReadModel,
+    writer: &mut LogWriter,
+) -> Result<(), ResumeError> {
     let Some(last_ms) = writer.last_ms() else {
         return Ok(());
     };
-    let mut records = Records::open(path)?;
+    let mut records = Records::open_at(
+        path,
+        from.map(|point| IndexEntry {
+            seq: point.records,
+            at_ms: point.last_ms,
+            offset: point.len,
+        }),
+    )?;
     let mut replay = Replay {
         path,
         sim,

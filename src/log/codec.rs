@@ -105,6 +105,37 @@ pub fn decode_position(format_version: u16, payload: &[u8]) -> Result<(u64, Time
     }
 }
 
+/// Largest state image [`decode_state`] accepts: a bound on what a damaged length prefix can
+/// make it allocate (a million rows image to about 150 MB).
+pub const MAX_STATE_LEN: usize = 1 << 36;
+
+/// The bincode configuration of state images (snapshots): the payloads' encoding with a
+/// bound fit for a whole read model.
+pub const STATE_CONFIG: Configuration<LittleEndian, Varint, Limit<MAX_STATE_LEN>> =
+    bincode::config::standard()
+        .with_little_endian()
+        .with_variable_int_encoding()
+        .with_limit::<MAX_STATE_LEN>();
+
+/// Writes the image of a piece of state (a snapshot's simulator or read model) to `out` (a
+/// file), without the whole image in memory.
+pub fn encode_state_to<T: bincode::Encode, W: std::io::Write>(
+    value: &T,
+    out: &mut W,
+) -> Result<(), CodecError> {
+    bincode::encode_into_std_write(value, out, STATE_CONFIG)?;
+    Ok(())
+}
+
+/// Decodes a whole image written by [`encode_state_to`].
+pub fn decode_state<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, used): (T, usize) = bincode::decode_from_slice(bytes, STATE_CONFIG)?;
+    if used != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - used));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +158,18 @@ mod tests {
 
     // 2018-01-10T09:48:29.123Z
     const AT: TimeMs = 1_515_577_709_123;
+
+    #[test]
+    fn a_state_image_round_trips_and_refuses_trailing_bytes() {
+        let value = (vec![(3u64, -5i64), (u64::MAX, 7)], String::from("ok"));
+        let mut bytes = Vec::new();
+        encode_state_to(&value, &mut bytes).expect("encodes");
+        let back: (Vec<(u64, i64)>, String) = decode_state(&bytes).expect("decodes");
+        assert_eq!(back, value);
+        bytes.push(0);
+        let refused = decode_state::<(Vec<(u64, i64)>, String)>(&bytes);
+        assert!(matches!(refused, Err(CodecError::TrailingBytes(1))));
+    }
 
     #[test]
     fn golden_created() {

@@ -167,8 +167,10 @@ impl Records {
         Ok(records)
     }
 
-    /// Streams from an index entry (or the start when `None`).
-    fn open_at(path: &Path, entry: Option<IndexEntry>) -> Result<Records, LogError> {
+    /// Streams from an index entry (or the start when `None`): a record's seq, time and
+    /// offset, or — to go on after a point of the log — the next seq, the last record's time
+    /// and the point's length.
+    pub fn open_at(path: &Path, entry: Option<IndexEntry>) -> Result<Records, LogError> {
         let Some(entry) = entry else {
             return Records::open(path);
         };

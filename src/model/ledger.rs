@@ -14,7 +14,7 @@ pub fn day_start_ms(at_ms: TimeMs, offset_s: i32) -> TimeMs {
 }
 
 /// API rows per type: `(time, rows submitted up to and including it)`, time-ordered.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, bincode::Encode, bincode::Decode)]
 pub struct Ledger {
     by_type: PerType<Vec<(TimeMs, u64)>>,
 }

@@ -65,6 +65,22 @@ pub struct QuotaView {
     pub block: u32,
 }
 
+/// A read model's state as a snapshot writes it (see [`ReadModel::image`]).
+#[derive(Debug, bincode::Encode)]
+pub struct ModelImage<'a> {
+    projection: &'a Projection,
+    ledger: &'a Ledger,
+    rules: &'a RuleHistory,
+}
+
+/// [`ModelImage`] read back: the same fields, owned.
+#[derive(Debug, bincode::Decode)]
+pub struct OwnedModelImage {
+    projection: Projection,
+    ledger: Ledger,
+    rules: RuleHistory,
+}
+
 /// The read model. See the module docs.
 #[derive(Debug)]
 pub struct ReadModel {
@@ -115,6 +131,27 @@ impl ReadModel {
     /// The projection alone, for those that need nothing else (benches).
     pub fn into_projection(self) -> Projection {
         self.projection
+    }
+
+    /// What a snapshot keeps of this model: everything folded from the log (the account and
+    /// the origin come from the scenario and the log's header).
+    pub fn image(&self) -> ModelImage<'_> {
+        ModelImage {
+            projection: &self.projection,
+            ledger: &self.ledger,
+            rules: &self.rules,
+        }
+    }
+
+    /// A model of `origin` answering for `account`, in the state an image read back holds.
+    pub fn from_image(origin: Origin, account: Account, image: OwnedModelImage) -> ReadModel {
+        ReadModel {
+            projection: image.projection,
+            ledger: image.ledger,
+            account,
+            origin,
+            rules: image.rules,
+        }
     }
 
     /// The rules as the log recorded them.

@@ -1,6 +1,11 @@
 //! The rules in force as of any time, folded from the log's rule records.
 
-use crate::event::{EventRef, RecordRef, RuleUse, TimeMs};
+use bincode::de::Decoder;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError, EncodeError};
+use bincode::{Decode, Encode};
+
+use crate::event::{Event, EventRef, RecordRef, RuleUse, Source, TimeMs};
 use crate::scenario::rule::{Rule, RuleBook};
 
 /// One rule record, checked. A use names its rule by an index into `RuleHistory::names`: a
@@ -82,3 +87,47 @@ impl RuleHistory {
         self.changes.is_empty()
     }
 }
+
+/// A snapshot holds the rule records themselves (a rule as its canonical JSON, as the log
+/// does); reading it back folds them again, so the book is checked as it was the first time.
+impl Encode for RuleHistory {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        (self.changes.len() as u64).encode(e)?;
+        for (at_ms, change) in &self.changes {
+            let event = match change {
+                Change::Added(rule) => Event::RuleAdded {
+                    rule: rule.to_json_string(),
+                    // Not kept: the history does not tell the two apart.
+                    source: Source::Api,
+                },
+                Change::Used(i, by) => Event::RuleUsed {
+                    name: self.names[*i as usize].clone(),
+                    by: *by,
+                },
+                Change::Deleted(name) => Event::RuleDeleted { name: name.clone() },
+            };
+            (*at_ms, event).encode(e)?;
+        }
+        Ok(())
+    }
+}
+
+impl<Context> Decode<Context> for RuleHistory {
+    fn decode<D: Decoder<Context = Context>>(d: &mut D) -> Result<RuleHistory, DecodeError> {
+        let records: Vec<(TimeMs, Event)> = Decode::decode(d)?;
+        let mut history = RuleHistory::default();
+        for (seq, (at_ms, event)) in records.iter().enumerate() {
+            let record = RecordRef {
+                seq: seq as u64,
+                at_ms: *at_ms,
+                event: event.as_ref(),
+            };
+            if !event.as_ref().is_task_event() {
+                history.apply(&record).map_err(DecodeError::OtherString)?;
+            }
+        }
+        Ok(history)
+    }
+}
+
+bincode::impl_borrow_decode!(RuleHistory);

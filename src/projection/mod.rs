@@ -13,9 +13,11 @@
 
 mod filter;
 mod history;
+mod image;
 mod query;
 mod stats;
 
+use bincode::{Decode, Encode};
 use std::collections::BTreeMap;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
@@ -35,7 +37,7 @@ const _: () = assert!(std::mem::size_of::<RowInfo>() == 32);
 const NONE: u32 = u32::MAX;
 
 /// A state change of a row.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Encode, Decode)]
 struct Transition {
     at_ms: TimeMs,
     /// The row's previous transition, or [`NONE`].
@@ -49,7 +51,7 @@ struct Transition {
 const _: () = assert!(std::mem::size_of::<Transition>() == 16);
 
 /// What a transition did to its row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 enum Change {
     /// A `Progressed` event: the row is Refreshing.
     Progressed,
@@ -66,7 +68,7 @@ impl Change {
 }
 
 /// What the projection keeps of a row (32 bytes).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Encode, Decode)]
 struct RowInfo {
     created_ms: TimeMs,
     task_id: u64,
@@ -85,7 +87,7 @@ struct RowInfo {
 
 /// How a row ended: lets a Status filter decide most rows from [`RowInfo`] alone, without
 /// following the row's transitions (a cache miss each).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 #[repr(u8)]
 enum End {
     /// Not finished by the last event applied: Pending or Refreshing at any time.
@@ -202,7 +204,7 @@ type KeyMap = std::collections::HashMap<u64, u32, BuildHasherDefault<KeyHasher>>
 /// fences (compact, mostly cached) then a scan of one block of `FENCE` rows finds a time in a
 /// group; the block's rows are loaded independently, so their cache misses overlap instead of
 /// following one another as the levels of a binary search would.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Encode, Decode)]
 struct Group {
     rows: Vec<u32>,
     /// Complete rows among the frozen prefix.
@@ -218,7 +220,7 @@ const FENCE: usize = 16;
 
 /// A bit per row (Complete or not) with counts per 64-row word: `count(i)` in two loads, at
 /// about 1.5 bits per row.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Encode, Decode)]
 struct Rank {
     len: usize,
     total: u32,

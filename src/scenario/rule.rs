@@ -585,6 +585,29 @@ impl RuleBook {
         self.entries.iter().find(|e| e.rule.name == name)
     }
 
+    /// Every entry as plain data for a snapshot: the rule's canonical JSON, when it was
+    /// added, its uses and its draws.
+    pub fn to_parts(&self) -> Vec<(String, TimeMs, u64, u64)> {
+        self.entries
+            .iter()
+            .map(|e| (e.rule.to_json_string(), e.added_ms, e.used, e.draws))
+            .collect()
+    }
+
+    /// The book [`RuleBook::to_parts`] describes; an error names a rule that does not read.
+    pub fn from_parts(parts: Vec<(String, TimeMs, u64, u64)>) -> Result<RuleBook, String> {
+        let mut entries = Vec::with_capacity(parts.len());
+        for (json, added_ms, used, draws) in parts {
+            entries.push(Entry {
+                rule: Rule::from_json(&json)?,
+                added_ms,
+                used,
+                draws,
+            });
+        }
+        Ok(RuleBook { entries })
+    }
+
     /// Adds a rule at `at_ms`; names are unique.
     pub fn add(&mut self, rule: Rule, at_ms: TimeMs) -> Result<(), BookError> {
         if self.get(&rule.name).is_some() {

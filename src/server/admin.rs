@@ -240,6 +240,9 @@ fn health(app: &App) -> Response<Body> {
             serde_json::json!({"status": "failing", "now": now, "error": problem}),
         ),
     };
+    if let (Some(records), Some(fields)) = (engine.restored_from(), body.as_object_mut()) {
+        fields.insert("restored_from_snapshot".into(), records.into());
+    }
     if let (Some(replica), Some(fields)) = (&app.replica, body.as_object_mut()) {
         let lag = replica
             .lag_events

@@ -46,7 +46,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub use engine::{Commit, Engine, EngineError, Step};
+pub use engine::{Commit, Durability, Engine, EngineError, Snapshots, Step};
 
 use crate::api::signature::{AccessKey, Verifier};
 use crate::event::TimeMs;
@@ -123,6 +123,8 @@ pub struct Config {
     pub at_ms: Option<TimeMs>,
     /// How writes become durable.
     pub commit: Commit,
+    /// When a served scenario is snapshotted, and whether a restart may start from one.
+    pub snapshots: Snapshots,
     /// Access keys; empty turns signature checks off.
     pub access_keys: Vec<AccessKey>,
     /// The bearer token every `/_cdnsim/` endpoint but `health` requires, if any.
@@ -154,6 +156,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// How a served scenario's log is made durable and checkpointed.
+    pub fn durability(&self) -> Durability {
+        Durability {
+            commit: self.commit,
+            snapshots: self.snapshots,
+        }
+    }
+
     /// Defaults for everything but what to serve.
     pub fn new(source: Source) -> Config {
         Config {
@@ -162,6 +172,7 @@ impl Config {
             clock: ClockMode::Manual,
             at_ms: None,
             commit: Commit::Group,
+            snapshots: Snapshots::default(),
             access_keys: Vec::new(),
             admin_token: None,
             body_bytes_max: 8 * 1024 * 1024,
@@ -262,7 +273,7 @@ impl App {
         let new = Arc::new(old.renew(
             (**scenario).clone(),
             at_ms,
-            self.config.commit,
+            self.config.durability(),
             self.config.keep_old,
         )?);
         new.follow_timeline(&old);
@@ -277,7 +288,7 @@ impl App {
 async fn open(config: &Config) -> Result<(Engine, Option<Following>), ServeError> {
     let source = config.source.clone();
     let at_ms = config.at_ms;
-    let commit = config.commit;
+    let durability = config.durability();
     let store = config.log_store.clone();
     let holder = format!(
         "cdnsim {} (pid {}, serving {})",
@@ -306,7 +317,7 @@ async fn open(config: &Config) -> Result<(Engine, Option<Following>), ServeError
                     fresh,
                 } => {
                     let backend = log_backend(&store, &holder)?;
-                    Engine::open_scenario(*scenario, &data_dir, at_ms, fresh, commit, backend)
+                    Engine::open_scenario(*scenario, &data_dir, at_ms, fresh, durability, backend)
                 }
                 _ => Err(EngineError::ReadOnly),
             });

@@ -10,6 +10,7 @@
 //! scenario and seed give the same events, in the same order, every time. Memory holds the
 //! queue (in-flight rows and one pending arrival per workload), never the history.
 
+mod image;
 pub mod rng;
 
 /// Events per batch a driver asks [`Simulator::advance_to`] for: small enough that readers
@@ -24,13 +25,14 @@ use crate::event::{
 };
 use crate::scenario::rule::{BookError, ErrorRule, RowFacts, Rule, RuleBook, RuleKind};
 use crate::scenario::{Arrival, Forced, Scenario};
+pub use image::SimImage;
 use rng::{Stream, Zipf};
 
 /// File extensions of generated paths.
 const EXTENSIONS: [&str; 8] = ["js", "css", "png", "jpg", "html", "svg", "woff2", "json"];
 
 /// Something due at a time.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, bincode::Encode, bincode::Decode)]
 enum Action {
     /// The scenario's rules come into force (at its start, before anything else).
     Rules,
@@ -41,7 +43,7 @@ enum Action {
 }
 
 /// One step of a row's lifecycle.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, bincode::Encode, bincode::Decode)]
 enum Step {
     Progress(Process),
     Complete,
@@ -51,7 +53,7 @@ enum Step {
 /// The planned lifecycle of a row in flight. Only its next step waits in the queue, so the
 /// queue holds one entry per row in flight (not one per future event) and stays small enough
 /// for the cache.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, bincode::Encode, bincode::Decode)]
 struct RowPlan {
     row: RowId,
     steps: Vec<(TimeMs, Step)>,
@@ -113,7 +115,7 @@ impl Batcher {
 }
 
 /// Counters of what the simulator emitted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct Stats {
     /// Rows created.
     pub rows: u64,

@@ -13,9 +13,10 @@ use crate::api::ApiError;
 use crate::locks;
 
 /// How writes become durable before they are answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Commit {
     /// Concurrent writes share one fsync (the default).
+    #[default]
     Group,
     /// Each write fsyncs on its own, holding the writer (the baseline of the write bench).
     PerWrite,

@@ -39,6 +39,12 @@ impl DataDir {
         Ok(data_dir)
     }
 
+    /// Where the log's snapshots go.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        let dir = self.log_path.parent().unwrap_or(Path::new("."));
+        dir.join(crate::drive::snapshot::SNAPSHOT_DIR)
+    }
+
     /// Moves the log (and its checkpoint) aside to `events.cdnlog.old.N`, N one more than the
     /// highest there, never overwriting; then removes the oldest moved-aside logs beyond
     /// `keep`. Nothing to do without a log.
@@ -57,6 +63,8 @@ impl DataDir {
             std::fs::rename(&checkpoint, &aside).map_err(io(&checkpoint))?;
         }
         tracing::warn!(old = %aside.display(), "moved the previous log aside");
+        // They describe the log just moved aside.
+        crate::drive::snapshot::clear(&self.snapshot_dir());
         old.push((next, aside));
         let excess = old.len().saturating_sub(keep);
         // The log is aside already: a file that cannot be removed is only worth a warning.

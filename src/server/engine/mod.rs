@@ -17,6 +17,7 @@ mod clock;
 mod commit;
 mod datadir;
 mod rules;
+mod snapshots;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -27,8 +28,10 @@ pub use clock::Step;
 pub use commit::Commit;
 pub use datadir::LOG_FILE;
 pub use rules::RuleChangeError;
+pub use snapshots::Snapshots;
 
-use crate::drive::resume::{ResumeError, resume};
+use crate::drive::resume::{ResumeError, resume, resume_from};
+use crate::drive::snapshot::{self, LogPoint};
 use crate::drive::{self, DriveError, Sink};
 use crate::event::{Event, TimeMs};
 use crate::locks;
@@ -39,6 +42,7 @@ use crate::scenario::Scenario;
 use crate::sim::{BATCH_EVENTS, Simulator};
 use commit::{GroupCommit, Store};
 use datadir::DataDir;
+use snapshots::Snapshotter;
 
 /// Why the engine cannot start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +141,15 @@ impl From<ResumeError> for EngineError {
     }
 }
 
+/// How a served scenario's log is made durable and checkpointed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Durability {
+    /// How writes are committed.
+    pub commit: Commit,
+    /// When snapshots are taken, and whether a restart may start from one.
+    pub snapshots: Snapshots,
+}
+
 /// The simulator and the writer of a served scenario.
 struct Producer {
     sim: Simulator,
@@ -146,6 +159,7 @@ struct Producer {
     /// them, in log order.
     pending: Pending,
     failed: bool,
+    snapshots: Snapshotter,
 }
 
 /// Records logged but held back from readers until they are durable.
@@ -195,6 +209,8 @@ pub struct Engine {
     changed: tokio::sync::Notify,
     /// Which timeline this is: resets since the server started.
     timeline: AtomicU64,
+    /// The records a snapshot covered when this engine started (the rest were re-run).
+    restored_from: Option<u64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -225,6 +241,7 @@ impl Engine {
             error_actions: AtomicU32::new(0),
             changed: tokio::sync::Notify::new(),
             timeline: AtomicU64::new(0),
+            restored_from: None,
         }
     }
 
@@ -266,6 +283,12 @@ impl Engine {
             self.changed.notify_waiters();
         }
         Ok(applied)
+    }
+
+    /// The records a snapshot covered when this engine started (only those after them were
+    /// re-run); `None` when the whole log was re-run, or there was none.
+    pub fn restored_from(&self) -> Option<u64> {
+        self.restored_from
     }
 
     /// Which timeline this is (resets since the server started).
@@ -347,6 +370,7 @@ impl Engine {
             error_actions: AtomicU32::new(0),
             changed: tokio::sync::Notify::new(),
             timeline: AtomicU64::new(0),
+            restored_from: None,
         })
     }
 
@@ -359,11 +383,11 @@ impl Engine {
         data_dir: &Path,
         at_ms: Option<TimeMs>,
         fresh: bool,
-        commit: Commit,
+        durability: Durability,
         backend: Option<Arc<dyn LogBackend>>,
     ) -> Result<Engine, EngineError> {
         let dir = DataDir::open(data_dir, fresh)?;
-        Engine::open_in(scenario, dir, at_ms, commit, backend)
+        Engine::open_in(scenario, dir, at_ms, durability, backend)
     }
 
     /// Serves `scenario` live from an opened (locked) data directory, its log kept by
@@ -374,7 +398,7 @@ impl Engine {
         scenario: Scenario,
         dir: DataDir,
         at_ms: Option<TimeMs>,
-        commit: Commit,
+        durability: Durability,
         backend: Option<Arc<dyn LogBackend>>,
     ) -> Result<Engine, EngineError> {
         let log_path = dir.log_path.clone();
@@ -388,11 +412,15 @@ impl Engine {
         };
         let mut model = ReadModel::new(origin, Account::of(&scenario));
         let mut sim = Simulator::new(scenario);
-        let writer = if log_path.exists() {
-            reopen(&log_path, &header, &mut sim, &mut model)?
+        let mut snapshots = Snapshotter::new(dir.snapshot_dir(), durability.snapshots.every);
+        let (writer, restored) = if log_path.exists() {
+            let from_snapshot = !durability.snapshots.verify_full;
+            let snapshot_dir = from_snapshot.then_some(snapshots.dir.as_path());
+            reopen(&log_path, &header, snapshot_dir, &mut sim, &mut model)?
         } else {
-            LogWriter::create(&log_path, header)?
+            (LogWriter::create(&log_path, header)?, None)
         };
+        snapshots.restored(restored);
         // Never before the scenario's start (the simulator is there already) nor before the
         // log's last event.
         let now_ms = at_ms
@@ -413,13 +441,18 @@ impl Engine {
             now_ms: AtomicI64::new(TimeMs::MIN),
             visible_events: AtomicU64::new(writer.next_seq()),
             stopped: AtomicBool::new(false),
-            commit: GroupCommit::new(commit, Some(Store { file, backend }), writer.next_seq()),
+            commit: GroupCommit::new(
+                durability.commit,
+                Some(Store { file, backend }),
+                writer.next_seq(),
+            ),
             producer: Some(Mutex::new(Producer {
                 sim,
                 writer,
                 batch: Vec::with_capacity(BATCH_EVENTS + 1_024),
                 pending: Pending::default(),
                 failed: false,
+                snapshots,
             })),
             log_path,
             index,
@@ -428,6 +461,7 @@ impl Engine {
             error_actions: AtomicU32::new(0),
             changed: tokio::sync::Notify::new(),
             timeline: AtomicU64::new(0),
+            restored_from: restored.map(|point| point.records),
         };
         engine.advance_to(now_ms)?;
         if let Some(mut p) = engine.producer() {
@@ -447,7 +481,7 @@ impl Engine {
         &self,
         scenario: Scenario,
         at_ms: Option<TimeMs>,
-        commit: Commit,
+        durability: Durability,
         keep_old: usize,
     ) -> Result<Engine, EngineError> {
         let Some(mut p) = self.producer() else {
@@ -472,7 +506,7 @@ impl Engine {
         self.retired.store(true, Ordering::Release);
         p.failed = true;
         drop(p);
-        match Engine::open_in(scenario, dir, at_ms, commit, None) {
+        match Engine::open_in(scenario, dir, at_ms, durability, None) {
             Ok(new) => {
                 locks::lock(&self.data_dir).take();
                 Ok(new)
@@ -562,7 +596,8 @@ impl Engine {
         Some(p)
     }
 
-    /// Runs the simulator up to `to_ms`, logging and applying every event due by then.
+    /// Runs the simulator up to `to_ms`, logging and applying every event due by then; then
+    /// takes a snapshot if one is due.
     fn produce(&self, p: &mut Producer, to_ms: TimeMs) -> Result<(), EngineError> {
         let Producer {
             sim,
@@ -570,14 +605,18 @@ impl Engine {
             batch,
             pending,
             ..
-        } = p;
+        } = &mut *p;
         let mut sink = Live {
             engine: self,
             writer,
             pending,
             hold: false,
         };
-        drive::run_to(sim, batch, to_ms, &mut sink)
+        drive::run_to(sim, batch, to_ms, &mut sink)?;
+        // After the whole move, not inside it: one snapshot per operation at most, so that
+        // a long move pays for one (a snapshot costs the whole state, however few records
+        // came since the last).
+        self.snapshot_if_due(p)
     }
 
     /// Applies the held-back records below seq `upto` (now durable) and lets readers see them.
@@ -648,8 +687,13 @@ impl Engine {
         if let Some(producer) = &self.producer {
             let mut p = locks::lock(producer);
             if !p.failed {
-                let point = p.writer.flush_for_sync()?;
-                self.commit.commit_to(point.len)?;
+                // Everything committed and applied, then the state as of the log's end
+                // snapshotted, so that the next start re-runs nothing.
+                self.sync_and_release(&mut p)?;
+                if p.snapshots.every > 0 {
+                    self.snapshot(&mut p);
+                }
+                p.snapshots.settle();
                 p.writer.finish()?;
                 if let Some(backend) = self.commit.backend() {
                     backend.close();
@@ -693,31 +737,65 @@ impl Sink for Live<'_> {
 }
 
 /// Reopens an existing log for appending (cutting a torn tail, with a warning naming the
-/// offset), checks it belongs to this scenario, and resumes it into `model`.
+/// offset), checks it belongs to this scenario, and resumes it into `sim` and `model`: from
+/// the newest snapshot in `snapshots` that matches the log (read while the log is scanned),
+/// or from the start. Gives the point of the snapshot used.
 fn reopen(
     log_path: &Path,
     header: &Header,
+    snapshots: Option<&Path>,
     sim: &mut Simulator,
     model: &mut ReadModel,
-) -> Result<LogWriter, EngineError> {
-    let (mut writer, _recovery) = LogWriter::open_append(log_path)?;
-    let found = *writer.header();
-    if !found.has_batches() {
+) -> Result<(LogWriter, Option<LogPoint>), EngineError> {
+    let file_len = std::fs::metadata(log_path).map_or(0, |m| m.len());
+    let (opened, found) = std::thread::scope(|scope| {
+        let loading = snapshots
+            .map(|dir| scope.spawn(move || snapshot::load_newest(dir, log_path, header, file_len)));
+        let opened = LogWriter::open_append(log_path);
+        (opened, loading.and_then(|l| l.join().ok().flatten()))
+    });
+    let (mut writer, _recovery) = opened?;
+    let found_header = *writer.header();
+    if !found_header.has_batches() {
         tracing::warn!(
             path = %log_path.display(),
             "this log is format version 1: a write that fails half-way may leave some of its \
              rows; --fresh starts a version-2 log, whose writes are atomic"
         );
     }
-    if found.scenario_fingerprint != header.scenario_fingerprint || found.seed != header.seed {
+    if found_header.scenario_fingerprint != header.scenario_fingerprint
+        || found_header.seed != header.seed
+    {
         return Err(EngineError::OtherScenario {
             path: log_path.to_owned(),
-            found: found.fingerprint_hex(),
-            found_seed: found.seed,
+            found: found_header.fingerprint_hex(),
+            found_seed: found_header.seed,
             expected: header.fingerprint_hex(),
             expected_seed: header.seed,
         });
     }
-    resume(log_path, sim, model, &mut writer)?;
-    Ok(writer)
+    let restored = found.and_then(|found| {
+        let path = found.path.clone();
+        let restored = if found.point.len > writer.len_bytes() {
+            Err("the log was cut before its point".to_owned())
+        } else {
+            found.restore(sim, model)
+        };
+        restored
+            .inspect_err(|why| snapshot::ignore(&path, why))
+            .ok()
+            .map(|point| (point, path))
+    });
+    let Some((point, path)) = restored else {
+        resume(log_path, sim, model, &mut writer)?;
+        return Ok((writer, None));
+    };
+    tracing::info!(
+        snapshot = %path.display(),
+        records = point.records,
+        rerun = writer.next_seq() - point.records,
+        "resuming from a snapshot"
+    );
+    resume_from(log_path, Some(point), sim, model, &mut writer)?;
+    Ok((writer, Some(point)))
 }
