@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# HTTP throughput and latency of `cdnsim serve`, with moto's server as the baseline.
+# HTTP throughput and latency of `cdnsim serve`, with a bare hyper server as the ceiling and
+# moto's server as the baseline.
 #
 #   benches/http.sh [path/to/cdnsim]        (default: target/perf/cdnsim)
 #
 # Targets, on the project's 2-core machine with wrk on core 0 and the server on core 1:
 #   DescribeRefreshTasks page 1 and DescribeRefreshTaskById on the load-1m log,
 #   >= 40,000 requests/s and p99 <= 2 ms at 32 connections.
+# Ceiling in the same run: examples/bare_hyper.rs (hyper on the same runtime, answering every
+#   request with cdnsim's own page-1 or by-id body, fixed), the same requests, pinned alike.
 # Baseline in the same run: moto_server (moto[server] from PyPI), CloudFront
 #   ListInvalidations on a distribution holding 20 invalidations (one page, like cdnsim's 20 rows).
 #
 # Needs root for `apt-get install wrk` when wrk is absent, and PyPI for the venv. Builds nothing:
-# run `cargo build --profile perf` first.
+# run `cargo build --profile perf --bin cdnsim --example bare_hyper` first.
 #
 # Environment (all optional):
 #   DURATION=10        seconds of each measured wrk run
@@ -23,7 +26,8 @@
 #   OUT=dir            where raw wrk outputs, server logs and summary.md go
 #                      (default target/bench-http/<date-time>)
 #   READY_TIMEOUT=120  seconds to wait for a server's listening line
-#   SKIP_CDNSIM=1 / SKIP_MOTO=1   measure only one side
+#   BARE=path          the bare hyper server (default target/perf/examples/bare_hyper)
+#   SKIP_CDNSIM=1 / SKIP_MOTO=1 / SKIP_BARE=1   leave one side out
 #   STRICT=1           exit 4 when a cdnsim row misses a target
 # Exit status: 0; 3 when a measured run had non-2xx answers or socket errors; 4 (STRICT=1) on a
 # missed target; 1 on a setup failure.
@@ -43,6 +47,8 @@ MOTO_INVALIDATIONS=${MOTO_INVALIDATIONS:-20}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 SKIP_CDNSIM=${SKIP_CDNSIM:-0}
 SKIP_MOTO=${SKIP_MOTO:-0}
+SKIP_BARE=${SKIP_BARE:-0}
+BARE=${BARE:-target/perf/examples/bare_hyper}
 OUT=${OUT:-target/bench-http/$(date +%Y%m%d-%H%M%S)}
 LOADGEN_CPU=0
 SERVER_CPU=1
@@ -161,6 +167,10 @@ if [[ $SKIP_CDNSIM != 1 ]]; then
     [[ -x $CDNSIM ]] || die "no cdnsim binary at $CDNSIM: run \`cargo build --profile perf\` first (or pass its path)"
     CDNSIM=$(cd "$(dirname "$CDNSIM")" && pwd)/$(basename "$CDNSIM")
     "$CDNSIM" serve --help >/dev/null 2>&1 || die "$CDNSIM has no \`serve\` command: rebuild with \`cargo build --profile perf\`"
+    if [[ $SKIP_BARE != 1 ]]; then
+        [[ -x $BARE ]] || die "no bare hyper server at $BARE: run \`cargo build --profile perf --example bare_hyper\` (or SKIP_BARE=1)"
+        BARE=$(cd "$(dirname "$BARE")" && pwd)/$(basename "$BARE")
+    fi
 fi
 
 if ! command -v wrk >/dev/null; then
@@ -232,6 +242,22 @@ if [[ $SKIP_CDNSIM != 1 ]]; then
     bench cdnsim-DescribeRefreshTasks-page1 "$page1"
     bench cdnsim-DescribeRefreshTaskById "$byid"
     stop_server
+
+    if [[ $SKIP_BARE != 1 ]]; then
+        say "starting the bare hyper server on core $SERVER_CPU with cdnsim's bodies"
+        taskset -c "$SERVER_CPU" "$BARE" "$OUT/cdnsim-page1.body" "$OUT/cdnsim-byid.body" \
+            >"$OUT/bare.stdout" 2>"$OUT/bare.stderr" &
+        SERVER_PID=$!
+        bare=$(wait_for "$OUT/bare.stdout" '^listening on http://[^ ]+' "$SERVER_PID") ||
+            die "the bare hyper server did not become ready"
+        bare=${bare#listening on }
+        bare=${bare%/}
+        check_200 bare-page1 "${page1/$base/$bare}" '"CDNTask"'
+        check_200 bare-byid "${byid/$base/$bare}" "\"$task_id\""
+        bench bare-DescribeRefreshTasks-page1 "${page1/$base/$bare}"
+        bench bare-DescribeRefreshTaskById "${byid/$base/$bare}"
+        stop_server
+    fi
 fi
 
 # ---------------------------------------------------------------- moto
@@ -263,7 +289,7 @@ rc=0
 {
     cat "$OUT/env.txt"
     echo
-    python3 "$HELPERS/wrkstat.py" table --baseline moto-ListInvalidations --check cdnsim- \
+    python3 "$HELPERS/wrkstat.py" table --baseline moto-ListInvalidations --ceiling bare- --check cdnsim- \
         --target-rps 40000 --target-p99-ms 2 "${ROWS[@]}" || rc=$?
     echo
     echo "Commands:"

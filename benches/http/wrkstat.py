@@ -5,11 +5,13 @@
       One wrk output as JSON: rps, p50_ms, p75_ms, p90_ms, p99_ms, requests,
       non2xx, socket_errors.
 
-  wrkstat.py table [--baseline LABEL] [--check PREFIX] [--target-rps N]
-                   [--target-p99-ms MS] LABEL=FILE...
-      A Markdown table: requests/s, p50, p99, errors per target, the
-      throughput ratio of each row to the baseline row, and, for rows whose
-      label starts with PREFIX, whether they meet the targets.
+  wrkstat.py table [--baseline LABEL] [--ceiling PREFIX] [--check PREFIX]
+                   [--target-rps N] [--target-p99-ms MS] LABEL=FILE...
+      A Markdown table: requests/s, p50, p99, p99/p50, errors per target, the
+      throughput ratio of each row to the baseline row, for a row
+      `<check PREFIX>REST` its ratio to the row `<ceiling PREFIX>REST` (the
+      same request against a bare server), and, for rows whose label starts
+      with the check PREFIX, whether they meet the targets.
       Exit 0; 3 if any row had non-2xx answers or socket errors (its figures
       are not a measure of the server doing its job); 4 if STRICT=1 in the
       environment and a checked row missed a target.
@@ -89,9 +91,18 @@ def table(args):
     if args.baseline and base is None:
         print(f"(baseline {args.baseline!r} not in this run: no ratio column)")
 
-    head = ["target", "requests/s", "p50", "p99", "errors"]
+    by_label = dict(rows)
+
+    def ceiling_of(label):
+        if not (args.ceiling and args.check and label.startswith(args.check)):
+            return None
+        return by_label.get(args.ceiling + label[len(args.check):])
+
+    head = ["target", "requests/s", "p50", "p99", "p99/p50", "errors"]
     if base:
         head.append(f"× {args.baseline} req/s")
+    if args.ceiling:
+        head.append(f"× {args.ceiling}* req/s")
     if args.check:
         head.append(f"≥ {args.target_rps:,.0f} req/s, p99 ≤ {args.target_p99_ms:g} ms")
     print("| " + " | ".join(head) + " |")
@@ -103,12 +114,23 @@ def table(args):
         parts = [f"{r['non2xx']} non-2xx"] if r["non2xx"] else []
         parts += [f"{k} {v}" for k, v in r.get("socket_errors_detail", {}).items() if v]
         err_txt = ", ".join(parts) or "0"
-        cells = [label, f"{r['rps']:,.0f}", _fmt_ms(r["p50_ms"]), _fmt_ms(r["p99_ms"]), err_txt]
+        spread = f"{r['p99_ms'] / r['p50_ms']:.2f}" if r["p50_ms"] > 0 else "n/a"
+        cells = [
+            label,
+            f"{r['rps']:,.0f}",
+            _fmt_ms(r["p50_ms"]),
+            _fmt_ms(r["p99_ms"]),
+            spread,
+            err_txt,
+        ]
         if base:
             if label == args.baseline:
                 cells.append("baseline")
             else:
                 cells.append(f"{r['rps'] / base['rps']:,.1f}×" if base["rps"] > 0 else "n/a")
+        if args.ceiling:
+            top = ceiling_of(label)
+            cells.append(f"{r['rps'] / top['rps']:.2f}×" if top and top["rps"] > 0 else "")
         if args.check:
             if label.startswith(args.check):
                 ok_rps = r["rps"] >= args.target_rps
@@ -138,6 +160,7 @@ def main():
     pp.add_argument("file")
     pt = sub.add_parser("table")
     pt.add_argument("--baseline")
+    pt.add_argument("--ceiling")
     pt.add_argument("--check")
     pt.add_argument("--target-rps", type=float, default=40_000)
     pt.add_argument("--target-p99-ms", type=float, default=2.0)

@@ -6,7 +6,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
-use crate::event::TaskId;
+use std::io::Write as _;
+
+use crate::event::{TaskId, TimeMs};
 use crate::projection::{Page, RowView};
 use crate::time::format_second;
 
@@ -102,6 +104,81 @@ impl<'a> From<&'a RowView> for TaskJson<'a> {
     }
 }
 
+/// A JSON string, escaped exactly as serde_json escapes it.
+fn json_str(out: &mut Vec<u8>, text: &str) {
+    // Writing to a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// The JSON array of `rows`, byte for byte what serde_json makes of a `Vec<TaskJson>`, written
+/// straight into `out`: the hot path of DescribeRefreshTasks and DescribeRefreshTaskById,
+/// without a string allocated per field. Rows of one day share its date's rendering.
+fn tasks_json(out: &mut Vec<u8>, rows: &[RowView]) {
+    out.push(b'[');
+    let mut day: Option<(TimeMs, String)> = None;
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"TaskId\":\"");
+        out.extend_from_slice(itoa::Buffer::new().format(row.task_id.0).as_bytes());
+        out.extend_from_slice(b"\",\"ObjectPath\":");
+        json_str(out, &row.object_path);
+        out.extend_from_slice(b",\"Status\":\"");
+        out.extend_from_slice(row.status.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"Process\":\"");
+        // As `Process`'s Display: "42%" when whole, else two decimals ("99.37%").
+        let bp = row.process.basis_points();
+        out.extend_from_slice(itoa::Buffer::new().format(bp / 100).as_bytes());
+        if bp % 100 != 0 {
+            out.push(b'.');
+            two_digits(out, i64::from(bp % 100));
+        }
+        out.extend_from_slice(b"%\",\"ObjectType\":\"");
+        out.extend_from_slice(row.object_type.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"CreationTime\":\"");
+        creation_time(out, row.creation_ms, &mut day);
+        out.extend_from_slice(b"\",\"Description\":\"");
+        out.extend_from_slice(row.reason.map_or("", |r| r.as_str()).as_bytes());
+        out.extend_from_slice(b"\"}");
+    }
+    out.push(b']');
+}
+
+/// [`format_second`] of `at_ms`, the date taken from `day` when it is that day's (else
+/// rendered once and kept there).
+fn creation_time(out: &mut Vec<u8>, at_ms: TimeMs, day: &mut Option<(TimeMs, String)>) {
+    const DAY_MS: TimeMs = 86_400_000;
+    let (number, in_day) = (at_ms.div_euclid(DAY_MS), at_ms.rem_euclid(DAY_MS) / 1000);
+    let date = match day {
+        Some((n, date)) if *n == number => date,
+        _ => &mut day.insert((number, format_second(number * DAY_MS))).1,
+    };
+    // `YYYY-MM-DDT00:00:00Z` for every time of the timeline (years 1970 to 9999).
+    match date.get(..11).filter(|_| date.len() == 20) {
+        Some(prefix) => {
+            out.extend_from_slice(prefix.as_bytes());
+            for (i, part) in [in_day / 3600, in_day / 60 % 60, in_day % 60]
+                .into_iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    out.push(b':');
+                }
+                two_digits(out, part);
+            }
+            out.push(b'Z');
+        }
+        None => out.extend_from_slice(format_second(at_ms).as_bytes()),
+    }
+}
+
+/// `n` (0 to 99) as two digits.
+fn two_digits(out: &mut Vec<u8>, n: i64) {
+    let n = n.clamp(0, 99) as u8;
+    out.extend_from_slice(&[b'0' + n / 10, b'0' + n % 10]);
+}
+
 fn task_xml(out: &mut String, element: &str, row: &RowView) {
     let t = TaskJson::from(row);
     out.push_str(&format!("<{element}>"));
@@ -132,30 +209,18 @@ pub fn describe_tasks(
 ) -> String {
     match format {
         Format::Json => {
-            #[derive(Serialize)]
-            #[serde(rename_all = "PascalCase")]
-            struct Body<'a> {
-                request_id: &'a str,
-                page_number: u32,
-                page_size: u32,
-                total_count: u64,
-                tasks: Tasks<'a>,
-            }
-            #[derive(Serialize)]
-            struct Tasks<'a> {
-                #[serde(rename = "CDNTask")]
-                cdn_task: Vec<TaskJson<'a>>,
-            }
-            let body = Body {
-                request_id,
-                page_number: number,
-                page_size: size,
-                total_count: page.total,
-                tasks: Tasks {
-                    cdn_task: page.rows.iter().map(TaskJson::from).collect(),
-                },
-            };
-            serde_json::to_string(&body).unwrap_or_default()
+            let mut out = Vec::with_capacity(160 + 224 * page.rows.len());
+            out.extend_from_slice(b"{\"RequestId\":");
+            json_str(&mut out, request_id);
+            let _ = write!(
+                out,
+                ",\"PageNumber\":{number},\"PageSize\":{size},\"TotalCount\":{},\
+                 \"Tasks\":{{\"CDNTask\":",
+                page.total
+            );
+            tasks_json(&mut out, &page.rows);
+            out.extend_from_slice(b"}}");
+            String::from_utf8(out).unwrap_or_default()
         }
         Format::Xml => {
             let mut out = format!("{XML_DECLARATION}<DescribeRefreshTasksResponse>");
@@ -183,19 +248,13 @@ pub fn describe_tasks(
 pub fn tasks_by_id(format: Format, request_id: &str, page: &Page) -> String {
     match format {
         Format::Json => {
-            #[derive(Serialize)]
-            #[serde(rename_all = "PascalCase")]
-            struct Body<'a> {
-                request_id: &'a str,
-                total_count: u64,
-                tasks: Vec<TaskJson<'a>>,
-            }
-            let body = Body {
-                request_id,
-                total_count: page.total,
-                tasks: page.rows.iter().map(TaskJson::from).collect(),
-            };
-            serde_json::to_string(&body).unwrap_or_default()
+            let mut out = Vec::with_capacity(96 + 224 * page.rows.len());
+            out.extend_from_slice(b"{\"RequestId\":");
+            json_str(&mut out, request_id);
+            let _ = write!(out, ",\"TotalCount\":{},\"Tasks\":", page.total);
+            tasks_json(&mut out, &page.rows);
+            out.push(b'}');
+            String::from_utf8(out).unwrap_or_default()
         }
         Format::Xml => {
             let mut out = format!("{XML_DECLARATION}<DescribeRefreshTaskByIdResponse>");
@@ -271,6 +330,59 @@ mod tests {
     use super::*;
     use crate::event::{FailReason, ObjectType, Process, TaskId};
     use crate::projection::Status;
+    use proptest::prelude::*;
+
+    fn row() -> impl Strategy<Value = RowView> {
+        let status = prop::sample::select(vec![
+            Status::Pending,
+            Status::Refreshing,
+            Status::Complete,
+            Status::Failed,
+        ]);
+        let reason = prop::option::of(prop::sample::select(FailReason::ALL.to_vec()));
+        (
+            any::<u64>(),
+            // Quotes, backslashes, control characters and non-ASCII text among the paths.
+            "[a-z/\"\\\\\u{0}-\u{1f}\u{7f}é中🙂]{0,40}",
+            status,
+            0u16..=10_000,
+            prop::sample::select(ObjectType::ALL.to_vec()),
+            crate::time::MIN_MS..=crate::time::MAX_MS,
+            reason,
+        )
+            .prop_map(
+                |(id, path, status, bp, object_type, at_ms, reason)| RowView {
+                    task_id: TaskId(id),
+                    object_path: format!("http://a.example.com/{path}"),
+                    status,
+                    process: Process::from_basis_points(bp).unwrap_or(Process::ZERO),
+                    object_type,
+                    creation_ms: at_ms.div_euclid(1000) * 1000,
+                    reason,
+                },
+            )
+    }
+
+    proptest! {
+        /// The hand-written task list is serde_json's, byte for byte, for any rows (rows of
+        /// one day and of many, paths that need escaping, every status, type and reason).
+        #[test]
+        fn tasks_json_is_serde_jsons(
+            mut rows in prop::collection::vec(row(), 0..30),
+            same_day in any::<bool>(),
+        ) {
+            if same_day {
+                for r in &mut rows {
+                    r.creation_ms = 1_795_000_000_000 + r.creation_ms.rem_euclid(86_400) * 1000;
+                }
+            }
+            let mut fast = Vec::new();
+            tasks_json(&mut fast, &rows);
+            let tasks: Vec<TaskJson<'_>> = rows.iter().map(TaskJson::from).collect();
+            let oracle = serde_json::to_string(&tasks).unwrap_or_default();
+            prop_assert_eq!(String::from_utf8(fast).unwrap_or_default(), oracle);
+        }
+    }
 
     fn page() -> Page {
         Page {
