@@ -427,3 +427,22 @@ fn verify_full_catches_a_divergence_a_re_tied_snapshot_hides() {
         );
     });
 }
+
+#[test]
+fn a_reset_removes_the_snapshots_of_the_log_it_moves_aside() {
+    common::block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        prepared(&data, 5).await;
+        assert_eq!(snapshots(&data).len(), 2);
+        let server = Running::start(config(&data, 0, false, 5)).await;
+        let answer = post(&server, "/_cdnsim/reset", "application/json", "").await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(
+            snapshots(&data),
+            Vec::<PathBuf>::new(),
+            "they went with their log"
+        );
+        server.stop().await;
+    });
+}

@@ -501,6 +501,8 @@ impl Engine {
             self.stop();
             return Err(e.into());
         }
+        // The last snapshot named before the snapshots go with the log.
+        p.snapshots.settle();
         // Nothing has changed if the log cannot be moved aside: this timeline goes on.
         dir.move_log_aside(keep_old)?;
         self.retired.store(true, Ordering::Release);
@@ -749,8 +751,15 @@ fn reopen(
 ) -> Result<(LogWriter, Option<LogPoint>), EngineError> {
     let file_len = std::fs::metadata(log_path).map_or(0, |m| m.len());
     let (opened, found) = std::thread::scope(|scope| {
-        let loading = snapshots
-            .map(|dir| scope.spawn(move || snapshot::load_newest(dir, log_path, header, file_len)));
+        // On a thread of its own while the log is scanned; no thread, no snapshot.
+        let loading = snapshots.and_then(|dir| {
+            std::thread::Builder::new()
+                .name("snapshot-load".into())
+                .spawn_scoped(scope, move || {
+                    snapshot::load_newest(dir, log_path, header, file_len)
+                })
+                .ok()
+        });
         let opened = LogWriter::open_append(log_path);
         (opened, loading.and_then(|l| l.join().ok().flatten()))
     });

@@ -121,9 +121,28 @@ impl Engine {
             Ok(unsynced) => unsynced,
             Err(e) => return tracing::warn!(error = %e, "a snapshot could not be written"),
         };
-        p.snapshots.syncing = Some(std::thread::spawn(move || match written.finish() {
+        let finish = move || match written.finish() {
             Ok(path) => tracing::info!(path = %path.display(), records, "snapshot written"),
             Err(e) => tracing::warn!(error = %e, "a snapshot could not be written"),
-        }));
+        };
+        // Synced on a thread of its own, or here if none can be started (a failed spawn
+        // drops its closure, so the work waits in a slot either side can take it from).
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(finish)));
+        let theirs = std::sync::Arc::clone(&slot);
+        let spawned = std::thread::Builder::new()
+            .name("snapshot-sync".into())
+            .spawn(move || {
+                if let Some(finish) = locks::lock(&theirs).take() {
+                    finish();
+                }
+            });
+        match spawned {
+            Ok(handle) => p.snapshots.syncing = Some(handle),
+            Err(_) => {
+                if let Some(finish) = locks::lock(&slot).take() {
+                    finish();
+                }
+            }
+        }
     }
 }
