@@ -133,7 +133,8 @@ pub(super) struct Args {
     #[arg(long, value_enum, default_value_t = CommitArg::Group)]
     commit: CommitArg,
     /// With --scenario: snapshot the simulator and the task state into the data directory's
-    /// snapshots/ every N records (and at a clean stop), so that a restart re-runs only the
+    /// snapshots/ once N records have been logged since the last one (checked at the end of
+    /// each clock move or write) and at a clean stop, so that a restart re-runs only the
     /// records after the newest snapshot that matches the log; 0 writes none.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     snapshot_every: u64,

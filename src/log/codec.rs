@@ -106,7 +106,7 @@ pub fn decode_position(format_version: u16, payload: &[u8]) -> Result<(u64, Time
 }
 
 /// Largest state image [`decode_state`] accepts: a bound on what a damaged length prefix can
-/// make it allocate (a million rows image to about 150 MB).
+/// make it allocate (load-1m's million rows image to about 200 MB).
 pub const MAX_STATE_LEN: usize = 1 << 36;
 
 /// The bincode configuration of state images (snapshots): the payloads' encoding with a
