@@ -8,8 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use cdnsim::scenario::Scenario;
-use cdnsim::server::{Config, Server, Snapshots, Source};
+use cdnsim::server::{Config, Server, Snapshots};
 use common::http::*;
 use hyper::StatusCode;
 use proptest::prelude::*;
@@ -47,12 +46,7 @@ probability = 0.5
 /// `every` records.
 fn config(dir: &Path, every: u64, verify_full: bool, seed: u64) -> Config {
     let text = SCENARIO.replace("seed = 5", &format!("seed = {seed}"));
-    let mut config = Config::new(Source::Scenario {
-        scenario: Box::new(Scenario::parse(Path::new("s.toml"), &text).expect("valid")),
-        data_dir: dir.to_owned(),
-        fresh: false,
-    });
-    config.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut config = text_config(dir, &text);
     config.snapshots = Snapshots { every, verify_full };
     config
 }
