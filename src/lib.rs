@@ -29,6 +29,8 @@
 //! "Layers" table says which module may use which; `tests/layers.rs` enforces it).
 
 #![warn(missing_docs)]
+// One audited exception: the SSE 4.2 small-frame checksum (`log::crc`).
+#![deny(unsafe_code)]
 // Library functions stay short enough to read whole (the limit is in clippy.toml).
 #![warn(clippy::too_many_lines)]
 

@@ -13,7 +13,7 @@ const CHUNK_LEN: usize = 256 * 1024;
 /// Checksum of a frame: CRC-32C over everything after the checksum field (the length, then
 /// the payload), which lie next to each other so that one pass covers both.
 pub(crate) fn frame_crc(len_and_payload: &[u8]) -> u32 {
-    crc32c::crc32c(len_and_payload)
+    super::crc::crc32c(len_and_payload)
 }
 
 /// The stored checksum and the length of a frame header.

@@ -40,6 +40,7 @@
 pub mod backend;
 mod checkpoint;
 pub mod codec;
+mod crc;
 mod frame;
 mod header;
 #[cfg(feature = "nats")]

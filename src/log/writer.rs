@@ -313,8 +313,7 @@ impl LogWriter {
         // `len <= MAX_PAYLOAD_LEN` (64 KiB), so it fits in u32 with the batch bit free.
         let field = len as u32 | if more { MORE_IN_BATCH } else { 0 };
         self.buf[start + 4..start + 8].copy_from_slice(&field.to_le_bytes());
-        let crc = frame_crc(&self.buf[start + 4..]);
-        self.buf[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+        // The checksum is filled in by `write_buffer`, which sums the whole buffer at once.
         self.next_seq += 1;
         self.last_ms = Some(at_ms);
         Ok(seq)
@@ -329,6 +328,7 @@ impl LogWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
+        sum_frames(&mut self.buf);
         if let Err(e) = self.file.write_all(&self.buf) {
             self.poisoned = true;
             return Err(LogError::io(&self.path, "write", e));
@@ -407,6 +407,27 @@ impl LogWriter {
             Some(checkpoint) => checkpoint.write(self.synced, true),
             None => Ok(()),
         }
+    }
+}
+
+/// Fills in the checksum of every frame in `buf` (whole frames, from its start).
+///
+/// Done for the whole buffer just before it is written rather than as each frame is encoded:
+/// the checksum reads the frame in 8-byte words, and reading bytes the encoder has only just
+/// stored one at a time stalls on store forwarding (a fifth of an append's time when each
+/// frame was summed at once). Summing a frame twice gives the same bytes.
+fn sum_frames(buf: &mut [u8]) {
+    let mut pos = 0;
+    while let Some(field) = buf.get(pos + 4..pos + FRAME_HEADER_LEN) {
+        let raw = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
+        let end = pos + FRAME_HEADER_LEN + (raw & !MORE_IN_BATCH) as usize;
+        let Some(len_and_payload) = buf.get(pos + 4..end) else {
+            debug_assert!(false, "the write buffer holds whole frames");
+            return;
+        };
+        let crc = frame_crc(len_and_payload);
+        buf[pos..pos + 4].copy_from_slice(&crc.to_le_bytes());
+        pos = end;
     }
 }
 
