@@ -53,14 +53,34 @@ pub fn format_of(params: &Params, default: Format) -> Result<Format, ApiError> {
 /// [`ReadModel::state_id`]), the time, the action and the parameters, so the same request
 /// against the same state gets the same id.
 pub fn request_id_for(state_id: &[u8], at_ms: TimeMs, action: &str, params: &Params) -> String {
-    let mut sorted: Vec<String> = params.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    sorted.sort();
-    render::request_id(&[
-        state_id,
-        &at_ms.to_le_bytes(),
-        action.as_bytes(),
-        sorted.join("&").as_bytes(),
-    ])
+    // The parameters as `KEY=VALUE` texts in byte order, joined by `&` — compared and hashed
+    // piece by piece rather than built, as this runs for every request.
+    let mut sorted: Vec<&(String, String)> = params.0.iter().collect();
+    sorted.sort_unstable_by(|a, b| {
+        param_text(a)
+            .iter()
+            .copied()
+            .flatten()
+            .cmp(param_text(b).iter().copied().flatten())
+    });
+    let mut pieces: Vec<&[u8]> = Vec::with_capacity(sorted.len() * 4);
+    for (i, param) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            pieces.push(b"&");
+        }
+        pieces.extend(param_text(param));
+    }
+    let mut hash = render::RequestIdHash::default();
+    hash.part(&[state_id]);
+    hash.part(&[&at_ms.to_le_bytes()]);
+    hash.part(&[action.as_bytes()]);
+    hash.part(&pieces);
+    hash.finish()
+}
+
+/// A parameter's `KEY=VALUE` text, in pieces.
+fn param_text((k, v): &(String, String)) -> [&[u8]; 3] {
+    [k.as_bytes(), b"=", v.as_bytes()]
 }
 
 /// An error answer.
@@ -172,5 +192,40 @@ pub fn answer(model: &ReadModel, call: &Call<'_>) -> Answer {
             request_id,
         }),
         Err(e) => Answer::Done(error_response(format, request_id, &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The RequestId as first written: every `KEY=VALUE` built, sorted, joined.
+    fn built(state_id: &[u8], at_ms: TimeMs, action: &str, params: &Params) -> String {
+        let mut sorted: Vec<String> = params.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        sorted.sort();
+        render::request_id(&[
+            state_id,
+            &at_ms.to_le_bytes(),
+            action.as_bytes(),
+            sorted.join("&").as_bytes(),
+        ])
+    }
+
+    proptest! {
+        /// Keys that are prefixes of others, with characters on both sides of `=`.
+        #[test]
+        fn request_ids_are_those_of_the_built_parameter_text(
+            params in proptest::collection::vec(("[A-Za-z0-9.=-]{0,6}", "[ -~]{0,6}"), 0..6),
+            state_id in proptest::collection::vec(any::<u8>(), 0..40),
+            at_ms in any::<i64>(),
+            action in "[A-Za-z]{0,12}",
+        ) {
+            let params = Params(params);
+            let id = request_id_for(&state_id, at_ms, &action, &params);
+            prop_assert_eq!(&id, &built(&state_id, at_ms, &action, &params));
+            prop_assert_eq!(id.len(), 36);
+        }
     }
 }

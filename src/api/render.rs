@@ -59,23 +59,42 @@ pub fn json_strings(fields: &[(&str, &str)]) -> String {
 /// A RequestId derived from what determines the answer (upper-case UUID form), so the same
 /// request against the same state always gets the same id.
 pub fn request_id(parts: &[&[u8]]) -> String {
-    let mut hash = Sha256::new();
+    let mut hash = RequestIdHash::default();
     for part in parts {
-        hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part);
+        hash.part(&[part]);
     }
-    let h: String = hash.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    hash.finish()
+}
+
+/// The hash behind a RequestId, fed part by part; a part may come in pieces (hashed as their
+/// concatenation, without building it).
+#[derive(Default)]
+pub struct RequestIdHash(Sha256);
+
+impl RequestIdHash {
+    /// Adds one part: its length, then its bytes (the concatenated `pieces`).
+    pub fn part(&mut self, pieces: &[&[u8]]) {
+        let len: usize = pieces.iter().map(|p| p.len()).sum();
+        self.0.update((len as u64).to_le_bytes());
+        for piece in pieces {
+            self.0.update(piece);
+        }
+    }
+
+    /// The RequestId: the first 16 bytes of the hash in upper-case hex, grouped 8-4-4-4-12.
+    pub fn finish(self) -> String {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let digest = self.0.finalize();
+        let mut id = String::with_capacity(36);
+        for (i, b) in digest[..16].iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                id.push('-');
+            }
+            id.push(char::from(HEX[usize::from(b >> 4)]));
+            id.push(char::from(HEX[usize::from(b & 0xF)]));
+        }
+        id
+    }
 }
 
 #[derive(Serialize)]
