@@ -5,6 +5,7 @@
 //! unusable input.
 
 mod check;
+pub mod diagnostics;
 mod diff;
 mod dump;
 #[cfg(feature = "nats")]
