@@ -125,8 +125,17 @@ impl<'a> From<&'a RowView> for TaskJson<'a> {
 
 /// A JSON string, escaped exactly as serde_json escapes it.
 fn json_str(out: &mut Vec<u8>, text: &str) {
-    // Writing to a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
+    // serde_json escapes `"`, `\` and control characters only: text without them (every
+    // path the simulator makes) is copied as it is.
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
 }
 
 /// The JSON array of `rows`, byte for byte what serde_json makes of a `Vec<TaskJson>`, written
