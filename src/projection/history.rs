@@ -49,7 +49,7 @@ impl Projection {
             .task_rows(task_id.0)
             .filter(|&i| {
                 let info = &self.rows[i as usize];
-                info.created_ms <= at_ms && object_path.is_none_or(|p| self.path(info) == p)
+                info.created_ms <= at_ms && object_path.is_none_or(|p| self.path_is(info, p))
             })
             .collect();
         rows.sort_unstable();
@@ -99,7 +99,7 @@ impl Projection {
         RowHistory {
             row: RowId::from(index),
             task_id: TaskId(info.task_id),
-            object_path: self.path(info).to_owned(),
+            object_path: self.path(info),
             object_type: info.object_type,
             source: self.source(index),
             steps,

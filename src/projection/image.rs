@@ -16,6 +16,7 @@ impl Encode for Projection {
         self.paths.encode(e)?;
         self.domains.encode(e)?;
         self.domain_ids.encode(e)?;
+        self.sites.encode(e)?;
         self.next_in_task.encode(e)?;
         self.next_same_path.encode(e)?;
         self.all.encode(e)?;
@@ -39,6 +40,8 @@ impl<Context> Decode<Context> for Projection {
             paths: Decode::decode(d)?,
             domains: Decode::decode(d)?,
             domain_ids: Decode::decode(d)?,
+            sites: Decode::decode(d)?,
+            domain_sites: Vec::new(),
             by_task: KeyMap::default(),
             next_in_task: Decode::decode(d)?,
             by_path: KeyMap::default(),
@@ -55,12 +58,17 @@ impl<Context> Decode<Context> for Projection {
             api_rows: Decode::decode(d)?,
         };
         p.check_image().map_err(DecodeError::OtherString)?;
+        p.domain_sites = vec![[u16::MAX; 3]; p.domains.len()];
+        for (id, site) in p.sites.iter().enumerate() {
+            // `check_image` bounded both; ids fit u16 as `site` made them.
+            p.domain_sites[usize::from(site.domain)][site.scheme as usize] = id as u16;
+        }
         p.by_task.reserve(p.rows.len());
         p.by_path.reserve(p.rows.len());
         for (index, info) in p.rows.iter().enumerate() {
             // Rows in order: the newest row of a key is the last inserted.
             p.by_task.insert(info.task_id, index as u32);
-            p.by_path.insert(path_hash(p.path(info)), index as u32);
+            p.by_path.insert(path_hash(&p.path(info)), index as u32);
         }
         Ok(p)
     }
@@ -89,12 +97,22 @@ impl Projection {
         {
             return Err("the domain tables disagree".into());
         }
+        let mut seen = vec![[false; 3]; self.domains.len()];
+        for site in &self.sites {
+            let slot = seen
+                .get_mut(usize::from(site.domain))
+                .map(|s| &mut s[site.scheme as usize]);
+            match slot {
+                Some(slot) if !*slot => *slot = true,
+                _ => return Err("the site table disagrees with the domains".into()),
+            }
+        }
         let transitions = self.transitions.len();
         for info in &self.rows {
             let start = info.path_start as usize;
             let end = start + usize::from(info.path_len);
             if self.paths.get(start..end).is_none()
-                || usize::from(info.domain) >= self.domains.len()
+                || usize::from(info.site) >= self.sites.len()
                 || (info.last != super::NONE && info.last as usize >= transitions)
             {
                 return Err("a row points outside the tables".into());

@@ -1,7 +1,8 @@
 //! The temporal projection: task rows and their state history, answering queries as of any
 //! replay time without re-folding the log.
 //!
-//! Each row keeps its creation data (path bytes in one arena, domain interned) and a linked
+//! Each row keeps its creation data (path bytes in one arena, without the `http://DOMAIN` or
+//! `https://DOMAIN` most paths begin with: that part is the row's interned *site*) and a linked
 //! list of its state transitions in one shared vector, newest first; the state as of T is the
 //! newest transition at or before T (rows have a handful). Rows are indexed in query order —
 //! CreationTime (whole seconds) ascending, then TaskId, then row — overall, per domain, per
@@ -67,16 +68,55 @@ impl Change {
     }
 }
 
+/// How a row's path begins: `Http` and `Https` rows store only what follows `scheme://DOMAIN`
+/// (DOMAIN being the row's domain, byte for byte); `Other` rows store the whole path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+enum Scheme {
+    Other,
+    Http,
+    Https,
+}
+
+impl Scheme {
+    fn prefix(self) -> &'static str {
+        match self {
+            Scheme::Other => "",
+            Scheme::Http => "http://",
+            Scheme::Https => "https://",
+        }
+    }
+
+    /// The scheme `path` begins with followed by `domain`, and the rest of the path.
+    fn split<'a>(path: &'a str, domain: &str) -> (Scheme, &'a str) {
+        for scheme in [Scheme::Http, Scheme::Https] {
+            let rest = path.strip_prefix(scheme.prefix());
+            if let Some(rest) = rest.and_then(|r| r.strip_prefix(domain)) {
+                return (scheme, rest);
+            }
+        }
+        (Scheme::Other, path)
+    }
+}
+
+/// A domain and how its rows' paths begin (see [`Scheme`]): 22–26 bytes a row need not store.
+#[derive(Debug, Clone, Copy, Encode, Decode)]
+struct Site {
+    domain: u16,
+    scheme: Scheme,
+}
+
 /// What the projection keeps of a row (32 bytes).
 #[derive(Debug, Clone, Copy, Encode, Decode)]
 struct RowInfo {
     created_ms: TimeMs,
     task_id: u64,
+    /// The stored part of the path (see [`Scheme`]) in `Projection::paths`.
     path_start: u32,
     /// Newest transition, or [`NONE`].
     last: u32,
     path_len: u16,
-    domain: u16,
+    /// Index in `Projection::sites`: the domain, and the path's scheme.
+    site: u16,
     /// Whole seconds from creation to the end of the lifecycle, when `end` is
     /// [`End::Complete`] or [`End::Failed`].
     end_after_s: u16,
@@ -155,8 +195,8 @@ pub enum ProjectionError {
         /// What is wrong.
         detail: String,
     },
-    /// More than the projection can address (2^32 rows or transitions, 65,536 domains, 4 GiB
-    /// of paths).
+    /// More than the projection can address (2^32 rows or transitions, 65,536 domains or
+    /// sites, 4 GiB of paths).
     #[error("seq {seq}: the projection is full ({what})")]
     Full {
         /// The record.
@@ -314,6 +354,9 @@ pub struct Projection {
     paths: String,
     domains: Vec<String>,
     domain_ids: BTreeMap<String, u16>,
+    sites: Vec<Site>,
+    /// Per domain, its site of each [`Scheme`] (indexed by `Scheme as usize`), or `u16::MAX`.
+    domain_sites: Vec<[u16; 3]>,
     /// TaskId → its newest row; older rows of the task follow `next_in_task`.
     by_task: KeyMap,
     next_in_task: Vec<u32>,
@@ -478,7 +521,7 @@ impl Projection {
         }
         for i in first..first + newly {
             let info = self.rows[i];
-            let (d, t) = (usize::from(info.domain), info.object_type);
+            let (d, t) = (self.domain_of(&info), info.object_type);
             for group in [
                 &mut self.all,
                 &mut self.by_type[t],
@@ -526,27 +569,30 @@ impl Projection {
                 })?;
                 self.domains.push(domain.to_owned());
                 self.domain_ids.insert(domain.to_owned(), id);
+                self.domain_sites.push([u16::MAX; 3]);
                 self.by_domain.push(Group::default());
                 self.by_domain_type.push(Default::default());
                 id
             }
         };
+        let (scheme, stored) = Scheme::split(object_path, domain);
+        let site = self.site(seq, domain_id, scheme)?;
         let path_start = u32::try_from(self.paths.len()).map_err(|_| ProjectionError::Full {
             seq,
             what: "path bytes",
         })?;
-        let path_len = u16::try_from(object_path.len()).map_err(|_| ProjectionError::Full {
+        let path_len = u16::try_from(stored.len()).map_err(|_| ProjectionError::Full {
             seq,
             what: "path length (65,535 bytes)",
         })?;
-        self.paths.push_str(object_path);
+        self.paths.push_str(stored);
         let info = RowInfo {
             created_ms: at_ms,
             task_id: task_id.0,
             path_start,
             path_len,
             last: NONE,
-            domain: domain_id,
+            site,
             end_after_s: 0,
             object_type,
             end: End::Open,
@@ -634,10 +680,51 @@ impl Projection {
         self.chain(self.by_path.get(&path_hash(path)), &self.next_same_path)
     }
 
-    /// The stored path of row `index`.
-    fn path(&self, info: &RowInfo) -> &str {
+    /// The site of `domain` (an index in `domains`) and `scheme`, added when new.
+    fn site(&mut self, seq: u64, domain: u16, scheme: Scheme) -> Result<u16, ProjectionError> {
+        let slot = &mut self.domain_sites[usize::from(domain)][scheme as usize];
+        if *slot == u16::MAX {
+            *slot = u16::try_from(self.sites.len())
+                .ok()
+                .filter(|&id| id != u16::MAX)
+                .ok_or(ProjectionError::Full { seq, what: "sites" })?;
+            self.sites.push(Site { domain, scheme });
+        }
+        Ok(*slot)
+    }
+
+    /// The domain of a row (an index in `domains`).
+    fn domain_of(&self, info: &RowInfo) -> usize {
+        usize::from(self.sites[usize::from(info.site)].domain)
+    }
+
+    /// The path of a row in three pieces (scheme, domain, the stored rest), which make the
+    /// path when joined.
+    fn path_parts(&self, info: &RowInfo) -> [&str; 3] {
         let start = info.path_start as usize;
-        &self.paths[start..start + info.path_len as usize]
+        let stored = &self.paths[start..start + info.path_len as usize];
+        let site = self.sites[usize::from(info.site)];
+        match site.scheme {
+            Scheme::Other => ["", "", stored],
+            scheme => [
+                scheme.prefix(),
+                &self.domains[usize::from(site.domain)],
+                stored,
+            ],
+        }
+    }
+
+    /// The path of a row.
+    fn path(&self, info: &RowInfo) -> String {
+        self.path_parts(info).concat()
+    }
+
+    /// Whether the path of a row is `path`.
+    fn path_is(&self, info: &RowInfo, path: &str) -> bool {
+        let [scheme, domain, stored] = self.path_parts(info);
+        path.strip_prefix(scheme)
+            .and_then(|p| p.strip_prefix(domain))
+            .is_some_and(|p| p == stored)
     }
 
     /// Approximate heap bytes held (for the memory-per-row figure).
@@ -663,6 +750,8 @@ impl Projection {
             + self.transitions.capacity() * std::mem::size_of::<Transition>()
             + self.api_rows.capacity() * 8
             + self.paths.capacity()
+            + self.sites.capacity() * std::mem::size_of::<Site>()
+            + self.domain_sites.capacity() * 6
             + groups
             + maps
     }
@@ -704,7 +793,7 @@ mod tests {
             path_start: 0,
             last: NONE,
             path_len: 0,
-            domain: 0,
+            site: 0,
             end_after_s,
             object_type: ObjectType::File,
             end,
@@ -756,5 +845,53 @@ mod tests {
         assert_eq!(p.rows[0].end, End::Unknown);
         assert_eq!(p.state(&p.rows[0], 6_000).0, Status::Complete);
         assert_eq!(p.state(&p.rows[0], 9_000).0, Status::Refreshing);
+    }
+
+    proptest::proptest! {
+        /// Whatever a path looks like beside its domain — `http://` or `https://` and the
+        /// domain (a prefix of a longer host too), another case, another scheme or host, the
+        /// domain alone — a row gives back its path byte for byte and is found by it, and by
+        /// nothing shorter or longer. (`drive::snapshot` tests the image of such rows.)
+        #[test]
+        fn a_rows_path_comes_back_whole(
+            rows in proptest::collection::vec(
+                (0usize..3, 0usize..5, "[a-z./]{0,6}"),
+                1..12,
+            ),
+        ) {
+            let domains = ["a.com", "b.a.com", "A.com"];
+            let heads = ["http://", "https://", "ftp://", "http://x.", ""];
+            let mut p = Projection::new();
+            let mut paths = Vec::new();
+            for (row, (d, h, tail)) in rows.iter().enumerate() {
+                let domain = domains[*d];
+                let path = format!("{}{domain}{tail}", heads[*h]);
+                let created = Event::Created {
+                    row: row as u64,
+                    task_id: TaskId(row as u64 + 1),
+                    domain: domain.into(),
+                    object_path: path.clone(),
+                    object_type: ObjectType::File,
+                    source: crate::event::Source::Scenario,
+                };
+                let record = RecordRef { seq: row as u64, at_ms: 1_000, event: created.as_ref() };
+                p.apply(&record).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+                paths.push(path);
+            }
+            let q = &p;
+            for (row, path) in paths.iter().enumerate() {
+                let info = &q.rows[row];
+                proptest::prop_assert_eq!(&q.path(info), path);
+                proptest::prop_assert!(q.path_is(info, path));
+                let found: Vec<u32> =
+                    q.path_rows(path).filter(|&i| q.path_is(&q.rows[i as usize], path)).collect();
+                let want: Vec<u32> = (0..paths.len() as u32).rev()
+                    .filter(|&i| paths[i as usize] == *path).collect();
+                proptest::prop_assert_eq!(found, want);
+                let longer = format!("{path}/");
+                proptest::prop_assert!(!q.path_is(info, &longer));
+                proptest::prop_assert!(path.is_empty() || !q.path_is(info, &path[1..]));
+            }
+        }
     }
 }

@@ -106,7 +106,7 @@ impl Projection {
                 let (status, process, reason) = self.state_from(newest, at_ms);
                 RowView {
                     task_id: TaskId(info.task_id),
-                    object_path: self.path(info).to_owned(),
+                    object_path: self.path(info),
                     status,
                     process,
                     object_type: info.object_type,
@@ -140,10 +140,10 @@ impl Projection {
             && q.task_id.is_none_or(|id| id.0 == info.task_id)
             && q.object_path
                 .as_deref()
-                .is_none_or(|p| p == self.path(info))
+                .is_none_or(|p| self.path_is(info, p))
             && q.domain
                 .as_deref()
-                .is_none_or(|d| self.domains[usize::from(info.domain)] == d)
+                .is_none_or(|d| self.domains[self.domain_of(info)] == d)
             && match q.object_type {
                 None => true,
                 Some(TypeFilter::Blocking) => false,
