@@ -7,7 +7,7 @@ use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{Decode, Encode};
 
-use super::{KeyMap, Projection, path_hash};
+use super::{KeyMap, PathMap, Projection, path_hash};
 
 impl Encode for Projection {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
@@ -46,7 +46,7 @@ impl<Context> Decode<Context> for Projection {
             domain_sites: Vec::new(),
             by_task: KeyMap::default(),
             next_in_task: Decode::decode(d)?,
-            by_path: KeyMap::default(),
+            by_path: PathMap::default(),
             next_same_path: Decode::decode(d)?,
             all: Decode::decode(d)?,
             by_type: Decode::decode(d)?,
@@ -66,7 +66,6 @@ impl<Context> Decode<Context> for Projection {
             p.domain_sites[usize::from(site.domain)][site.scheme as usize] = id as u16;
         }
         p.by_task.reserve(p.rows.len());
-        p.by_path.reserve(p.rows.len());
         for (index, info) in p.rows.iter().enumerate() {
             // Rows in order: the newest row of a key is the last inserted.
             p.by_task.insert(info.task_id, index as u32);
