@@ -24,8 +24,8 @@ const SPEED_MAX: f64 = 1e6;
 /// reproduces the log and resumes — from the newest snapshot (--snapshot-every) that matches
 /// the log, so only the records after it are re-run. With --log a finished log is served read-only. The first
 /// line on stdout is `listening on http://HOST:PORT`; stderr gets one line per request (time,
-/// method, action, status, microseconds; RUST_LOG=warn silences them; no colours off a
-/// terminal or with NO_COLOR). SIGINT or SIGTERM stops the server gracefully: open requests
+/// method, action, status, microseconds; written in batches, at most 100 ms late;
+/// RUST_LOG=warn silences them; no colours off a terminal or with NO_COLOR). SIGINT or SIGTERM stops the server gracefully: open requests
 /// finish and the log is synced.
 ///
 /// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
