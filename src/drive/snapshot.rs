@@ -34,7 +34,7 @@ use crate::sim::{SimImage, Simulator};
 
 /// The snapshot format this build writes and reads. A change to the images (a field of the
 /// simulator or the projection) bumps it: older snapshots are then ignored, never misread.
-pub const SNAPSHOT_VERSION: u16 = 3;
+pub const SNAPSHOT_VERSION: u16 = 2;
 
 /// The directory, inside a data directory, that holds its snapshots.
 pub const SNAPSHOT_DIR: &str = "snapshots";
@@ -481,10 +481,9 @@ mod tests {
     use crate::log::codec;
     use crate::projection::{DescribeQuery, Projection};
 
-    /// A projection's image keeps every kind of path (those stored without their
-    /// `http(s)://DOMAIN` and those stored whole) and transition times of every epoch. After a
-    /// round trip each path finds the same rows and gives back the same text, and the rows'
-    /// histories are the same.
+    /// A projection's image keeps every kind of path: those stored without their
+    /// `http(s)://DOMAIN` and those stored whole. After a round trip each path finds the same
+    /// rows, and gives back the same text.
     #[test]
     fn a_projection_image_keeps_every_kind_of_path() {
         let rows = [
@@ -513,18 +512,6 @@ mod tests {
             };
             p.apply(&record).expect("applies");
         }
-        // Transitions in three epochs (a time 2^32 ms or more after its epoch's start).
-        let later = [1_000 + (1 << 32), 1_000 + (1 << 33), 1_000 + (1 << 33) + 5];
-        for (i, at_ms) in later.into_iter().enumerate() {
-            let event = Event::Completed { row: i as u64 };
-            let seq = (rows.len() + i) as u64;
-            let record = RecordRef {
-                seq,
-                at_ms,
-                event: event.as_ref(),
-            };
-            p.apply(&record).expect("applies");
-        }
         let mut image = Vec::new();
         codec::encode_state_to(&p, &mut image).expect("encodes");
         let back: Projection = codec::decode_state(&image).expect("decodes");
@@ -547,10 +534,5 @@ mod tests {
             assert!(after.rows.iter().all(|r| r.object_path == path), "{path}");
             assert_eq!(before.rows, after.rows, "{path}");
         }
-        let end = later[2];
-        let history = back.history(TaskId(7), None, end);
-        assert_eq!(history, p.history(TaskId(7), None, end));
-        let ends: Vec<_> = history.iter().take(3).map(|h| h.steps[1].at_ms).collect();
-        assert_eq!(ends, later);
     }
 }

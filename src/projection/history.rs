@@ -64,24 +64,23 @@ impl Projection {
         let mut at = info.last;
         while at != NONE {
             let tr = self.transitions[at as usize];
-            let tr_ms = self.transition_ms(at, &tr);
-            if tr_ms <= at_ms {
+            if tr.at_ms <= at_ms {
                 let process = Process::from_basis_points(tr.process).unwrap_or(Process::ZERO);
                 steps.push(match tr.change {
                     Change::Progressed => Step {
-                        at_ms: tr_ms,
+                        at_ms: tr.at_ms,
                         status: Status::Refreshing,
                         process,
                         reason: None,
                     },
                     Change::Completed => Step {
-                        at_ms: tr_ms,
+                        at_ms: tr.at_ms,
                         status: Status::Complete,
                         process: Process::FULL,
                         reason: None,
                     },
                     Change::Failed(reason) => Step {
-                        at_ms: tr_ms,
+                        at_ms: tr.at_ms,
                         status: Status::Failed,
                         process,
                         reason: Some(reason),

@@ -13,7 +13,6 @@ impl Encode for Projection {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
         self.rows.encode(e)?;
         self.transitions.encode(e)?;
-        self.epochs.encode(e)?;
         self.paths.encode(e)?;
         self.domains.encode(e)?;
         self.domain_ids.encode(e)?;
@@ -38,7 +37,6 @@ impl<Context> Decode<Context> for Projection {
         let mut p = Projection {
             rows: Decode::decode(d)?,
             transitions: Decode::decode(d)?,
-            epochs: Decode::decode(d)?,
             paths: Decode::decode(d)?,
             domains: Decode::decode(d)?,
             domain_ids: Decode::decode(d)?,
@@ -109,12 +107,6 @@ impl Projection {
             }
         }
         let transitions = self.transitions.len();
-        let firsts_ok = self.epochs.first().map(|e| e.first) == (transitions > 0).then_some(0)
-            && self.epochs.windows(2).all(|w| w[0].first < w[1].first)
-            && self.epochs.iter().all(|e| (e.first as usize) < transitions);
-        if !firsts_ok {
-            return Err("the transitions' epochs disagree with them".into());
-        }
         for info in &self.rows {
             let start = info.path_start as usize;
             let end = start + usize::from(info.path_len);

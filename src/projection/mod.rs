@@ -37,11 +37,10 @@ const _: () = assert!(std::mem::size_of::<RowInfo>() == 32);
 /// No transition.
 const NONE: u32 = u32::MAX;
 
-/// A state change of a row (12 bytes).
+/// A state change of a row.
 #[derive(Debug, Clone, Copy, Encode, Decode)]
 struct Transition {
-    /// Milliseconds after the start of its epoch: see [`Projection::transition_ms`].
-    after_ms: u32,
+    at_ms: TimeMs,
     /// The row's previous transition, or [`NONE`].
     prev: u32,
     /// Process in hundredths of a percent (kept on failure).
@@ -50,18 +49,7 @@ struct Transition {
     change: Change,
 }
 
-const _: () = assert!(std::mem::size_of::<Transition>() == 12);
-
-/// A run of transitions whose times are kept as offsets from one base: a new epoch starts
-/// when a time is over `u32::MAX` ms (49.7 days) after its epoch's base. Transitions are in
-/// log order, so epochs are too, and most logs have one.
-#[derive(Debug, Clone, Copy, Encode, Decode)]
-struct Epoch {
-    /// Index of the epoch's first transition.
-    first: u32,
-    /// Time of that transition.
-    base_ms: TimeMs,
-}
+const _: () = assert!(std::mem::size_of::<Transition>() == 16);
 
 /// What a transition did to its row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
@@ -373,8 +361,6 @@ impl Group {
 pub struct Projection {
     rows: Vec<RowInfo>,
     transitions: Vec<Transition>,
-    /// The epochs of `transitions`, by first index (the first starts at 0).
-    epochs: Vec<Epoch>,
     paths: String,
     domains: Vec<String>,
     domain_ids: BTreeMap<String, u16>,
@@ -423,7 +409,6 @@ impl Projection {
     pub fn shrink_to_fit(&mut self) {
         self.rows.shrink_to_fit();
         self.transitions.shrink_to_fit();
-        self.epochs.shrink_to_fit();
         self.paths.shrink_to_fit();
         self.next_in_task.shrink_to_fit();
         self.next_same_path.shrink_to_fit();
@@ -653,19 +638,8 @@ impl Projection {
                 seq,
                 what: "transitions",
             })?;
-        let after_ms = match self.epochs.last() {
-            Some(epoch) => u32::try_from(at_ms - epoch.base_ms).ok(),
-            None => None,
-        };
-        let after_ms = after_ms.unwrap_or_else(|| {
-            self.epochs.push(Epoch {
-                first: index,
-                base_ms: at_ms,
-            });
-            0
-        });
         self.transitions.push(Transition {
-            after_ms,
+            at_ms,
             prev,
             process,
             change,
@@ -714,20 +688,6 @@ impl Projection {
     /// The rows whose path hashes like `path` (callers compare the path itself).
     fn path_rows(&self, path: &str) -> impl Iterator<Item = u32> + '_ {
         self.chain(self.by_path.get(&path_hash(path)), &self.next_same_path)
-    }
-
-    /// The time of transition `index` (which is `tr`).
-    #[inline]
-    fn transition_ms(&self, index: u32, tr: &Transition) -> TimeMs {
-        let epoch = match self.epochs.as_slice() {
-            [only] => only,
-            epochs => {
-                &epochs[epochs
-                    .partition_point(|e| e.first <= index)
-                    .saturating_sub(1)]
-            }
-        };
-        epoch.base_ms + TimeMs::from(tr.after_ms)
     }
 
     /// The site of `domain` (an index in `domains`) and `scheme`, added when new.
@@ -800,7 +760,6 @@ impl Projection {
             + (self.next_in_task.capacity() + self.next_same_path.capacity()) * 4;
         self.rows.capacity() * std::mem::size_of::<RowInfo>()
             + self.transitions.capacity() * std::mem::size_of::<Transition>()
-            + self.epochs.capacity() * std::mem::size_of::<Epoch>()
             + self.api_rows.capacity() * 8
             + self.paths.capacity()
             + self.sites.capacity() * std::mem::size_of::<Site>()
@@ -901,61 +860,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Transition times are offsets from their epoch's base: with gaps of any size between
-        /// events (some over the 49.7 days a `u32` of milliseconds holds), every row's history
-        /// gives back each event's time, and its state at any time is the naive fold's.
-        #[test]
-        fn transition_times_survive_any_gap(
-            steps in proptest::collection::vec((0usize..4, 0u8..4, 0i64..3, 0i64..5_000), 1..40),
-        ) {
-            let mut p = Projection::new();
-            let (mut at_ms, mut seq, mut rows) = (1_000_000i64, 0u64, 0u64);
-            // Per row: its creation time, and (time, status) of each event after it.
-            let mut naive: Vec<(TimeMs, Vec<(TimeMs, Status)>)> = Vec::new();
-            for (row, kind, gap, ms) in steps {
-                at_ms += [0, 1_000, 1 << 32][gap as usize] + ms;
-                let event = if rows == 0 || row == 0 {
-                    rows += 1;
-                    naive.push((at_ms, Vec::new()));
-                    Event::Created {
-                        row: rows - 1,
-                        task_id: TaskId(1),
-                        domain: "a.com".into(),
-                        object_path: format!("http://a.com/{rows}"),
-                        object_type: ObjectType::File,
-                        source: crate::event::Source::Scenario,
-                    }
-                } else {
-                    let row = (row as u64) % rows;
-                    let (event, status) = match kind {
-                        0 => (Event::Completed { row }, Status::Complete),
-                        1 => (Event::Failed { row, reason: FailReason::OriginTimeout }, Status::Failed),
-                        _ => (Event::Progressed { row, process: Process::from_basis_points(100).unwrap_or(Process::ZERO) }, Status::Refreshing),
-                    };
-                    naive[row as usize].1.push((at_ms, status));
-                    event
-                };
-                let record = RecordRef { seq, at_ms, event: event.as_ref() };
-                p.apply(&record).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
-                seq += 1;
-            }
-            let history = p.history(TaskId(1), None, at_ms);
-            proptest::prop_assert_eq!(history.len(), naive.len());
-            for (row, (created, events)) in naive.iter().enumerate() {
-                let times: Vec<TimeMs> = history[row].steps.iter().map(|s| s.at_ms).collect();
-                let want: Vec<TimeMs> =
-                    std::iter::once(*created).chain(events.iter().map(|e| e.0)).collect();
-                proptest::prop_assert_eq!(times, want);
-                for &(t, _) in events {
-                    for probe in [t - 1, t, t + 1] {
-                        let got = p.state(&p.rows[row], probe).0;
-                        let naive_then = events.iter().rev().find(|e| e.0 <= probe).map(|e| e.1);
-                        proptest::prop_assert_eq!(got, naive_then.unwrap_or(Status::Pending));
-                    }
-                }
-            }
-        }
-
         /// Whatever a path looks like beside its domain — `http://` or `https://` and the
         /// domain (a prefix of a longer host too), another case, another scheme or host, the
         /// domain alone — a row gives back its path byte for byte and is found by it, and by

@@ -64,22 +64,18 @@ impl Projection {
         info: &RowInfo,
         at_ms: TimeMs,
     ) -> (Status, Process, Option<FailReason>) {
-        self.state_from(self.newest(info), at_ms)
+        let newest = (info.last != NONE).then(|| self.transitions[info.last as usize]);
+        self.state_from(newest, at_ms)
     }
 
-    /// The newest transition of a row, with its index.
-    fn newest(&self, info: &RowInfo) -> Option<(u32, Transition)> {
-        (info.last != NONE).then(|| (info.last, self.transitions[info.last as usize]))
-    }
-
-    /// State as of `at_ms` of the row whose newest transition is `newest` (with its index).
+    /// State as of `at_ms` of the row whose newest transition is `newest`.
     fn state_from(
         &self,
-        mut newest: Option<(u32, Transition)>,
+        mut newest: Option<Transition>,
         at_ms: TimeMs,
     ) -> (Status, Process, Option<FailReason>) {
-        while let Some((index, tr)) = newest {
-            if self.transition_ms(index, &tr) <= at_ms {
+        while let Some(tr) = newest {
+            if tr.at_ms <= at_ms {
                 let process = Process::from_basis_points(tr.process).unwrap_or(Process::ZERO);
                 return match tr.change {
                     Change::Progressed => (Status::Refreshing, process, None),
@@ -87,7 +83,7 @@ impl Projection {
                     Change::Failed(reason) => (Status::Failed, process, Some(reason)),
                 };
             }
-            newest = (tr.prev != NONE).then(|| (tr.prev, self.transitions[tr.prev as usize]));
+            newest = (tr.prev != NONE).then(|| self.transitions[tr.prev as usize]);
         }
         (Status::Pending, Process::ZERO, None)
     }
@@ -99,8 +95,10 @@ impl Projection {
     /// behind each other (a page's rows are scattered over the projection).
     fn views(&self, indices: &[u32], at_ms: TimeMs) -> Vec<RowView> {
         let infos: Vec<RowInfo> = indices.iter().map(|&i| self.rows[i as usize]).collect();
-        let newest: Vec<Option<(u32, Transition)>> =
-            infos.iter().map(|info| self.newest(info)).collect();
+        let newest: Vec<Option<Transition>> = infos
+            .iter()
+            .map(|info| (info.last != NONE).then(|| self.transitions[info.last as usize]))
+            .collect();
         infos
             .iter()
             .zip(newest)

@@ -222,14 +222,10 @@ impl Projection {
             tally.created(b);
         }
         let mut cursor = Cursor { bucket: 0 };
-        for (index, t) in self.transitions.iter().enumerate() {
-            let at_ms = self.transition_ms(index as u32, t);
-            if at_ms > to_ms {
-                // Transitions are in log order: the rest are later still.
-                break;
-            }
-            let b = cursor.at(&tally.grid, at_ms);
-            tally.changed(b, at_ms, self.before(t), t.change);
+        let changed = self.transitions.partition_point(|t| t.at_ms <= to_ms);
+        for t in &self.transitions[..changed] {
+            let b = cursor.at(&tally.grid, t.at_ms);
+            tally.changed(b, t.at_ms, self.before(t), t.change);
         }
     }
 
@@ -256,10 +252,9 @@ impl Projection {
             next.clear();
             for &(at, newer_ms) in &frontier {
                 let t = self.transitions[at as usize];
-                let t_ms = self.transition_ms(at, &t);
-                if t_ms <= to_ms {
-                    let b = tally.grid.of(t_ms);
-                    tally.entered(b, t_ms, t.change);
+                if t.at_ms <= to_ms {
+                    let b = tally.grid.of(t.at_ms);
+                    tally.entered(b, t.at_ms, t.change);
                     if let Some(n) = newer_ms.filter(|&n| n <= to_ms) {
                         let nb = tally.grid.of(n);
                         tally.left(nb, status_of(t.change));
@@ -269,7 +264,7 @@ impl Projection {
                     }
                 }
                 if t.prev != NONE {
-                    next.push((t.prev, Some(t_ms)));
+                    next.push((t.prev, Some(t.at_ms)));
                 }
             }
             std::mem::swap(&mut frontier, &mut next);
