@@ -64,10 +64,14 @@ impl<Context> Decode<Context> for Projection {
             p.domain_sites[usize::from(site.domain)][site.scheme as usize] = id as u16;
         }
         p.by_task.reserve(p.rows.len());
+        // One buffer for every row's path: a million of them are hashed here.
+        let mut path = String::new();
         for (index, info) in p.rows.iter().enumerate() {
             // Rows in order: the newest row of a key is the last inserted.
             p.by_task.insert(info.task_id, index as u32);
-            p.by_path.insert(path_hash(&p.path(info)), index as u32);
+            path.clear();
+            path.extend(p.path_parts(info));
+            p.by_path.insert(path_hash(&path), index as u32);
         }
         Ok(p)
     }
