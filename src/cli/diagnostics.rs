@@ -9,7 +9,7 @@
 //! the end of `main`); a process killed outright loses at most [`FLUSH_EVERY`] of them.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tracing::{Level, Metadata};
@@ -35,14 +35,30 @@ pub fn init() -> Flush {
         io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let stderr = Stderr::new(Box::new(io::stderr()), FLUSH_EVERY);
     let guard = stderr.flush_guard();
-    tracing_subscriber::fmt()
+    let _ = INSTALLED.set(Arc::clone(&stderr.shared));
+    let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(stderr)
         .with_ansi(colour)
         .with_target(false)
         .compact()
-        .init();
+        .try_init();
+    if let Err(e) = installed {
+        // Another subscriber was set first (a program embedding the library): keep it.
+        tracing::warn!(error = %e, "diagnostics left to the subscriber already installed");
+    }
     guard
+}
+
+/// The writer [`init`] installed, for [`flush`].
+static INSTALLED: OnceLock<Arc<Mutex<Shared>>> = OnceLock::new();
+
+/// Writes the lines gathered so far, before something is written to stderr outside tracing
+/// (`eprintln!` of a command's final error), so that the order stays that of events.
+pub fn flush() {
+    if let Some(shared) = INSTALLED.get() {
+        crate::locks::lock(shared).write_out();
+    }
 }
 
 /// The gathered bytes and where they go.
@@ -216,6 +232,19 @@ mod tests {
             let warning = text.find("a warning").expect("warning written at once");
             assert!(first < detail && detail < warning, "{text}");
         });
+    }
+
+    #[test]
+    fn flush_writes_the_installed_writers_lines_before_a_plain_eprintln() {
+        let (stderr, seen) = writer();
+        // The only test that installs a writer: `init` is never called in unit tests.
+        assert!(INSTALLED.set(Arc::clone(&stderr.shared)).is_ok());
+        tracing::subscriber::with_default(subscriber(stderr), || {
+            tracing::info!("a request line");
+        });
+        assert_eq!(seen.text(), "");
+        flush();
+        assert!(seen.text().contains("a request line"), "{}", seen.text());
     }
 
     #[test]

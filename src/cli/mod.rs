@@ -98,10 +98,12 @@ pub fn run(cli: Cli) -> Outcome {
         (Ok(outcome), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => outcome,
         (Err(CliError::Io(e)), _) if e.kind() == io::ErrorKind::BrokenPipe => Outcome::Ok,
         (Err(e), _) => {
+            diagnostics::flush();
             eprintln!("error: {e}");
             e.outcome()
         }
         (Ok(_), Err(e)) => {
+            diagnostics::flush();
             eprintln!("error: writing output: {e}");
             Outcome::BadInput
         }
