@@ -41,6 +41,9 @@ pub struct LogWriter {
     path: PathBuf,
     header: Header,
     buf: Vec<u8>,
+    /// Bytes of `buf` that are whole frames: anything after them is a frame whose encoding
+    /// never finished (a panic in the middle), which is never written.
+    framed: usize,
     next_seq: u64,
     last_ms: Option<TimeMs>,
     /// Bytes handed to the file so far (header included); buffered bytes come on top.
@@ -165,6 +168,7 @@ impl LogWriter {
             path: path.to_owned(),
             header,
             buf: Vec::with_capacity(WRITE_BUFFER_LEN + FRAME_HEADER_LEN + MAX_PAYLOAD_LEN),
+            framed: 0,
             next_seq,
             last_ms,
             written,
@@ -247,6 +251,7 @@ impl LogWriter {
             let more = batches && i + 1 < events.len();
             if let Err(e) = self.encode_frame(*at_ms, event, more) {
                 self.buf.truncate(start);
+                self.framed = start;
                 (self.next_seq, self.last_ms) = (first_seq, last_ms);
                 return Err(e);
             }
@@ -314,6 +319,7 @@ impl LogWriter {
         let field = len as u32 | if more { MORE_IN_BATCH } else { 0 };
         self.buf[start + 4..start + 8].copy_from_slice(&field.to_le_bytes());
         // The checksum is filled in by `write_buffer`, which sums the whole buffer at once.
+        self.framed = self.buf.len();
         self.next_seq += 1;
         self.last_ms = Some(at_ms);
         Ok(seq)
@@ -328,6 +334,7 @@ impl LogWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
+        self.buf.truncate(self.framed);
         sum_frames(&mut self.buf);
         if let Err(e) = self.file.write_all(&self.buf) {
             self.poisoned = true;
@@ -335,6 +342,7 @@ impl LogWriter {
         }
         self.written += self.buf.len() as u64;
         self.buf.clear();
+        self.framed = 0;
         Ok(())
     }
 
@@ -390,6 +398,7 @@ impl LogWriter {
     pub fn roll_back(&mut self) -> Result<(), LogError> {
         self.poisoned = true;
         self.buf.clear();
+        self.framed = 0;
         let mut index = crate::locks::write(&self.index);
         index.cut(self.synced.len);
         self.last_indexed = index.entries().last().map(|e| e.offset);
@@ -421,8 +430,8 @@ fn sum_frames(buf: &mut [u8]) {
     while let Some(field) = buf.get(pos + 4..pos + FRAME_HEADER_LEN) {
         let raw = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
         let end = pos + FRAME_HEADER_LEN + (raw & !MORE_IN_BATCH) as usize;
+        // `buf` holds whole frames (`LogWriter::framed`); a shorter rest is never summed.
         let Some(len_and_payload) = buf.get(pos + 4..end) else {
-            debug_assert!(false, "the write buffer holds whole frames");
             return;
         };
         let crc = frame_crc(len_and_payload);
