@@ -34,7 +34,7 @@ use crate::sim::{SimImage, Simulator};
 
 /// The snapshot format this build writes and reads. A change to the images (a field of the
 /// simulator or the projection) bumps it: older snapshots are then ignored, never misread.
-pub const SNAPSHOT_VERSION: u16 = 2;
+pub const SNAPSHOT_VERSION: u16 = 4;
 
 /// The directory, inside a data directory, that holds its snapshots.
 pub const SNAPSHOT_DIR: &str = "snapshots";

@@ -100,6 +100,9 @@ impl Projection {
         {
             return Err("the domain tables disagree".into());
         }
+        if self.sites.len() >= usize::from(u16::MAX) {
+            return Err("the site table is over its bound".into());
+        }
         let mut seen = vec![[false; 3]; self.domains.len()];
         for site in &self.sites {
             let slot = seen

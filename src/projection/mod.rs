@@ -195,8 +195,9 @@ pub enum ProjectionError {
         /// What is wrong.
         detail: String,
     },
-    /// More than the projection can address (2^32 rows or transitions, 65,536 domains or
-    /// sites, 4 GiB of paths).
+    /// More than the projection can address (2^32 rows or transitions, 65,535 sites — a
+    /// domain takes one per way its paths begin: `http://`, `https://` or other — 4 GiB of
+    /// paths).
     #[error("seq {seq}: the projection is full ({what})")]
     Full {
         /// The record.
