@@ -7,7 +7,7 @@ use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{Decode, Encode};
 
-use super::{KeyMap, PathMap, Projection, path_hash};
+use super::{KeyMap, PathMap, Projection, Site, path_hash};
 
 impl Encode for Projection {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
@@ -57,12 +57,10 @@ impl<Context> Decode<Context> for Projection {
             frozen_rows: Decode::decode(d)?,
             api_rows: Decode::decode(d)?,
         };
+        p.domain_sites = site_index(p.domains.len(), &p.sites).ok_or_else(|| {
+            DecodeError::OtherString("the site table disagrees with the domains".into())
+        })?;
         p.check_image().map_err(DecodeError::OtherString)?;
-        p.domain_sites = vec![[u16::MAX; 3]; p.domains.len()];
-        for (id, site) in p.sites.iter().enumerate() {
-            // `check_image` bounded both; ids fit u16 as `site` made them.
-            p.domain_sites[usize::from(site.domain)][site.scheme as usize] = id as u16;
-        }
         p.by_task.reserve(p.rows.len());
         // One buffer for every row's path: a million of them are hashed here.
         let mut path = String::new();
@@ -78,6 +76,24 @@ impl<Context> Decode<Context> for Projection {
 }
 
 bincode::impl_borrow_decode!(Projection);
+
+/// Per domain, its site of each scheme (`u16::MAX` for none), as `Projection::site` builds it;
+/// `None` when `sites` is over its bound, names a domain that does not exist, or names one
+/// domain and scheme twice.
+fn site_index(domains: usize, sites: &[Site]) -> Option<Vec<[u16; 3]>> {
+    if sites.len() >= usize::from(u16::MAX) {
+        return None;
+    }
+    let mut index = vec![[u16::MAX; 3]; domains];
+    for (id, site) in sites.iter().enumerate() {
+        let slot = &mut index.get_mut(usize::from(site.domain))?[site.scheme as usize];
+        if *slot != u16::MAX {
+            return None;
+        }
+        *slot = id as u16;
+    }
+    Some(index)
+}
 
 impl Projection {
     /// What indexing relies on, checked before an image is used: an image that passed its
@@ -99,19 +115,6 @@ impl Projection {
             || self.domain_ids.len() != self.domains.len()
         {
             return Err("the domain tables disagree".into());
-        }
-        if self.sites.len() >= usize::from(u16::MAX) {
-            return Err("the site table is over its bound".into());
-        }
-        let mut seen = vec![[false; 3]; self.domains.len()];
-        for site in &self.sites {
-            let slot = seen
-                .get_mut(usize::from(site.domain))
-                .map(|s| &mut s[site.scheme as usize]);
-            match slot {
-                Some(slot) if !*slot => *slot = true,
-                _ => return Err("the site table disagrees with the domains".into()),
-            }
         }
         let transitions = self.transitions.len();
         for info in &self.rows {
