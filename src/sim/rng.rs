@@ -98,10 +98,16 @@ impl Zipf {
                 total
             })
             .collect();
+        // Bucket bounds rise with j, so one walk along the table finds them all: the rank it
+        // stops at is `cdf.partition_point(|&c| c <= x)`.
+        let mut rank = 0;
         let guide = (0..=GUIDE_LEN)
             .map(|j| {
                 let x = j as f64 / GUIDE_LEN as f64 * total;
-                cdf.partition_point(|&c| c <= x) as u32
+                while rank < cdf.len() && cdf[rank] <= x {
+                    rank += 1;
+                }
+                rank as u32
             })
             .collect();
         Zipf { cdf, guide }
@@ -109,14 +115,43 @@ impl Zipf {
 
     /// One rank.
     pub fn sample(&self, rng: &mut Stream) -> u32 {
+        let mut rank = [0];
+        self.fill(rng, &mut rank);
+        rank[0]
+    }
+
+    /// One rank per element of `ranks`, in order: the same ranks, from the same draws, as
+    /// calling [`Zipf::sample`] for each. Each draw reads one guide entry and one stretch of
+    /// the table, both usually cache misses; doing each stage for a chunk of draws before the
+    /// next lets the processor wait for those misses side by side rather than one by one.
+    pub fn fill(&self, rng: &mut Stream, ranks: &mut [u32]) {
         let total = self.cdf.last().copied().unwrap_or(1.0);
-        let x = unit(rng) * total;
-        // x lies in bucket j, so its rank lies between the bucket's bounds (inclusive).
-        let j = ((x / total * GUIDE_LEN as f64) as usize).min(GUIDE_LEN - 1);
-        let lo = self.guide[j].saturating_sub(1) as usize;
-        let hi = (self.guide[j + 1] as usize + 1).min(self.cdf.len());
-        let bracketed = (lo == 0 || self.cdf[lo - 1] <= x) && self.cdf[hi - 1] > x;
-        let k = if bracketed {
+        for chunk in ranks.chunks_mut(FILL_CHUNK) {
+            let mut xs = [0.0; FILL_CHUNK];
+            let mut bounds = [(0, 0); FILL_CHUNK];
+            for (x, bound) in xs.iter_mut().zip(&mut bounds).take(chunk.len()) {
+                *x = unit(rng) * total;
+                // x lies in bucket j, so its rank lies between the bucket's bounds (inclusive).
+                let j = ((*x / total * GUIDE_LEN as f64) as usize).min(GUIDE_LEN - 1);
+                let lo = self.guide[j].saturating_sub(1) as usize;
+                let hi = (self.guide[j + 1] as usize + 1).min(self.cdf.len());
+                *bound = (lo, hi);
+            }
+            let mut edges = [(0.0, 0.0); FILL_CHUNK];
+            for (edge, &(lo, hi)) in edges.iter_mut().zip(&bounds).take(chunk.len()) {
+                let below = if lo == 0 { f64::MIN } else { self.cdf[lo - 1] };
+                *edge = (below, self.cdf[hi - 1]);
+            }
+            for (i, rank) in chunk.iter_mut().enumerate() {
+                *rank = self.search(xs[i], bounds[i], edges[i]);
+            }
+        }
+    }
+
+    /// The rank of `x`, given the bounds of its guide bucket and the table's values at
+    /// `lo - 1` and `hi - 1`.
+    fn search(&self, x: f64, (lo, hi): (usize, usize), (below, top): (f64, f64)) -> u32 {
+        let k = if below <= x && top > x {
             lo + self.cdf[lo..hi].partition_point(|&c| c <= x)
         } else {
             // Rounding put x outside its bucket's bounds: search everything.
@@ -125,6 +160,9 @@ impl Zipf {
         k.min(self.cdf.len() - 1) as u32
     }
 }
+
+/// Draws [`Zipf::fill`] takes through each stage together.
+const FILL_CHUNK: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -169,6 +207,48 @@ mod tests {
         for _ in 0..100_000 {
             let x = unit(&mut a) * total;
             assert_eq!(zipf.sample(&mut b) as usize, plain(x));
+        }
+    }
+
+    #[test]
+    fn fill_draws_the_ranks_sample_draws() {
+        let zipf = Zipf::new(1_000_000, 0.9);
+        let mut a = stream(12, "fill");
+        let mut b = stream(12, "fill");
+        for len in [
+            0,
+            1,
+            5,
+            FILL_CHUNK - 1,
+            FILL_CHUNK,
+            FILL_CHUNK + 1,
+            3 * FILL_CHUNK + 7,
+        ] {
+            let mut ranks = vec![u32::MAX; len];
+            zipf.fill(&mut a, &mut ranks);
+            let one_by_one: Vec<u32> = (0..len).map(|_| zipf.sample(&mut b)).collect();
+            assert_eq!(ranks, one_by_one, "{len} draws");
+        }
+        assert_eq!(
+            unit(&mut a),
+            unit(&mut b),
+            "both streams used the same number of draws"
+        );
+    }
+
+    #[test]
+    fn the_guide_is_the_plain_search_of_each_bucket_edge() {
+        for (n, s) in [(1, 0.0), (4, 0.0), (7, 0.0), (1000, 1.1), (100_000, 0.9)] {
+            let zipf = Zipf::new(n, s);
+            let total = zipf.cdf.last().copied().unwrap_or(1.0);
+            for (j, &g) in zipf.guide.iter().enumerate() {
+                let x = j as f64 / GUIDE_LEN as f64 * total;
+                assert_eq!(
+                    g as usize,
+                    zipf.cdf.partition_point(|&c| c <= x),
+                    "n {n} bucket {j}"
+                );
+            }
         }
     }
 
