@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
+use super::plans::Plans;
 use super::{Action, Batcher, Pending, RowPlan, Simulator, Stats};
 use crate::event::{RowId, TaskId, TimeMs};
 use crate::scenario::Scenario;
@@ -31,14 +32,21 @@ pub struct SimImage {
 }
 
 impl Simulator {
+    /// The queue in the order its actions fall due (the heap's own order is the heap
+    /// implementation's business, and would make an image depend on it).
+    fn queue_image(&self) -> Vec<(TimeMs, u64, Action)> {
+        let mut queue: Vec<_> = self.queue.iter().map(|Reverse(p)| p).collect();
+        queue.sort_unstable();
+        queue
+            .into_iter()
+            .map(|p| (p.at_ms, p.order, p.action))
+            .collect()
+    }
+
     /// The state to snapshot.
     pub fn image(&self) -> SimImage {
         SimImage {
-            queue: self
-                .queue
-                .iter()
-                .map(|Reverse(p)| (p.at_ms, p.order, p.action))
-                .collect(),
+            queue: self.queue_image(),
             order: self.order,
             now_ms: self.now_ms,
             next_row: self.next_row,
@@ -52,7 +60,7 @@ impl Simulator {
                 .collect(),
             lifecycle: self.lifecycle.iter().map(|s| s.get_word_pos()).collect(),
             stats: self.stats.clone(),
-            lifecycles: self.lifecycles.clone(),
+            lifecycles: self.plans.image(),
             free_slots: self.free_slots.clone(),
             rules: self.rules.to_parts(),
         }
@@ -83,16 +91,15 @@ impl Simulator {
         {
             return Err("its workloads are not the scenario's".into());
         }
+        let max_steps = sim.scenario.lifecycle.progress_steps as usize + 1;
+        let plans = Plans::from_image(max_steps, image.lifecycles)?;
         let fits = |action: &Action| match *action {
             Action::Rules => true,
             Action::Arrival(w) => (w as usize) < sim.workloads.len(),
             Action::Script(i) => (i as usize) < sim.scenario.scripts.len(),
-            Action::Step(slot) => image
-                .lifecycles
-                .get(slot as usize)
-                .is_some_and(|plan| plan.next < plan.steps.len()),
+            Action::Step(slot) => plans.has_step(slot),
         };
-        let slots = image.lifecycles.len();
+        let slots = plans.len();
         if !image.queue.iter().all(|(_, _, action)| fits(action))
             || image.free_slots.iter().any(|&slot| slot as usize >= slots)
         {
@@ -126,7 +133,7 @@ impl Simulator {
             stream.set_word_pos(position);
         }
         sim.stats = image.stats;
-        sim.lifecycles = image.lifecycles;
+        sim.plans = plans;
         sim.free_slots = image.free_slots;
         sim.rules = rules;
         Ok(())

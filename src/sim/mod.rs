@@ -11,6 +11,7 @@
 //! queue (in-flight rows and one pending arrival per workload), never the history.
 
 mod image;
+mod plans;
 pub mod rng;
 
 /// Events per batch a driver asks [`Simulator::advance_to`] for: small enough that readers
@@ -18,7 +19,9 @@ pub mod rng;
 pub const BATCH_EVENTS: usize = 8_192;
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
+
+use dary_heap::QuaternaryHeap;
 
 use crate::event::{
     Event, FailReason, ObjectType, Process, RowId, RuleUse, Source, TaskId, TimeMs,
@@ -26,6 +29,7 @@ use crate::event::{
 use crate::scenario::rule::{BookError, ErrorRule, RowFacts, Rule, RuleBook, RuleKind};
 use crate::scenario::{Arrival, Forced, Scenario};
 pub use image::SimImage;
+use plans::{Due, Plans};
 use rng::{Stream, Zipf};
 
 /// File extensions of generated paths.
@@ -78,9 +82,15 @@ impl PartialOrd for Pending {
         Some(self.cmp(other))
     }
 }
+impl Pending {
+    /// (time, order) as one number, so that comparing two is one comparison.
+    fn key(&self) -> i128 {
+        (i128::from(self.at_ms) << 64) | i128::from(self.order)
+    }
+}
 impl Ord for Pending {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.at_ms, self.order).cmp(&(other.at_ms, other.order))
+        self.key().cmp(&other.key())
     }
 }
 
@@ -177,7 +187,7 @@ pub struct Submission {
 #[derive(Debug)]
 pub struct Simulator {
     scenario: Scenario,
-    queue: BinaryHeap<Reverse<Pending>>,
+    queue: QuaternaryHeap<Reverse<Pending>>,
     order: u64,
     now_ms: TimeMs,
     next_row: RowId,
@@ -186,11 +196,12 @@ pub struct Simulator {
     /// Lifecycle streams: one per workload, then the scripts', then the API's.
     lifecycle: Vec<Stream>,
     stats: Stats,
-    /// Lifecycles in flight, by slot; freed slots are reused (with their step buffers).
-    lifecycles: Vec<RowPlan>,
+    /// Lifecycles in flight, by slot; freed slots are reused.
+    plans: Plans,
     free_slots: Vec<u32>,
     /// Scratch space for planning a row (kept to avoid an allocation per row).
     fraction_buf: Vec<f64>,
+    step_buf: Vec<(TimeMs, Step)>,
     /// The rules in force.
     rules: RuleBook,
 }
@@ -199,6 +210,7 @@ impl Simulator {
     /// A simulator at the scenario's start, with first arrivals and scripts scheduled.
     pub fn new(scenario: Scenario) -> Simulator {
         let seed = scenario.seed;
+        let scenario_steps = scenario.lifecycle.progress_steps as usize + 1;
         let mut workloads = Vec::with_capacity(scenario.workloads.len());
         let mut lifecycle = Vec::with_capacity(scenario.workloads.len() + 2);
         for w in &scenario.workloads {
@@ -219,15 +231,16 @@ impl Simulator {
                 next_id: scenario.task_id_start,
             },
             scenario,
-            queue: BinaryHeap::new(),
+            queue: QuaternaryHeap::new(),
             order: 0,
             next_row: 0,
             workloads,
             lifecycle,
             stats: Stats::default(),
-            lifecycles: Vec::new(),
+            plans: Plans::new(scenario_steps),
             free_slots: Vec::new(),
             fraction_buf: Vec::new(),
+            step_buf: Vec::new(),
             rules: RuleBook::default(),
         };
         if !sim.scenario.rules.is_empty() {
@@ -324,11 +337,7 @@ impl Simulator {
 
     /// Emits the due step of the lifecycle in `slot` and schedules its next one.
     fn step(&mut self, slot: u32, at_ms: TimeMs, out: &mut Vec<(TimeMs, Event)>) {
-        let plan = &mut self.lifecycles[slot as usize];
-        let row = plan.row;
-        let (_, step) = plan.steps[plan.next];
-        plan.next += 1;
-        let next_at = plan.steps.get(plan.next).map(|s| s.0);
+        let Due { row, step, next_at } = self.plans.take(slot);
         let event = match step {
             Step::Progress(process) => Event::Progressed { row, process },
             Step::Complete => {
@@ -394,8 +403,11 @@ impl Simulator {
         let rows = rng::between(rng, spec.urls_min.min(cap), spec.urls_max.min(cap));
         let d = &self.scenario.domains[domain];
         let base = format!("{}://{}{}", d.scheme, d.name, spec.path_prefix);
-        let paths = (0..rows)
-            .map(|_| generated_path(&base, object_type, state.zipf.sample(rng)))
+        let mut ranks = vec![0; rows as usize];
+        state.zipf.fill(rng, &mut ranks);
+        let paths = ranks
+            .into_iter()
+            .map(|rank| generated_path(&base, object_type, rank))
             .collect();
         Submission {
             domain,
@@ -672,16 +684,11 @@ impl Simulator {
         };
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
-            None => {
-                self.lifecycles.push(RowPlan::default());
-                (self.lifecycles.len() - 1) as u32
-            }
+            None => self.plans.add(),
         };
-        let plan = &mut self.lifecycles[slot as usize];
-        plan.row = row;
-        plan.next = 0;
-        plan.steps.clear();
-        plan.steps.push((start, Step::Progress(Process::ZERO)));
+        let steps = &mut self.step_buf;
+        steps.clear();
+        steps.push((start, Step::Progress(Process::ZERO)));
         let mut last_bp = 0;
         for &f in self.fraction_buf.iter().take(kept - 1) {
             let bp = (f * 10_000.0).round().clamp(1.0, 9_999.0) as u16;
@@ -691,12 +698,13 @@ impl Simulator {
             last_bp = bp;
             let process = Process::from_basis_points(bp).unwrap_or(Process::ZERO);
             let at = crate::time::add(start, (f * processing_ms.max(0) as f64) as TimeMs).min(end);
-            plan.steps.push((at, Step::Progress(process)));
+            steps.push((at, Step::Progress(process)));
         }
-        plan.steps.push(match outcome {
+        steps.push(match outcome {
             Forced::Complete => (end, Step::Complete),
             Forced::Failed(reason) => (end, Step::Fail(reason)),
         });
+        self.plans.set(slot, row, steps);
         self.push(start, Action::Step(slot));
     }
 }
