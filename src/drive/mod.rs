@@ -136,14 +136,19 @@ fn load_noting(
     Ok(model)
 }
 
-/// Batches in flight between the simulating and the writing thread.
-const CHANNEL_BATCHES: usize = 4;
+/// Batches in flight between the simulating and the writing thread: enough for the simulator
+/// to go on while the writer waits for a sync (tens of milliseconds, about ten batches here).
+const CHANNEL_BATCHES: usize = 16;
 /// The writer syncs after this many bytes, so that the disk works while the simulator runs
 /// instead of all at the end.
 const SYNC_EVERY_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Hands batches to a writer thread over a bounded channel.
-struct ThreadSink(crossbeam_channel::Sender<Vec<(TimeMs, Event)>>);
+/// Hands batches to a writer thread over a bounded channel, and takes the emptied ones back
+/// (a fresh batch is a third of a megabyte of new pages, which the kernel must fault in).
+struct ThreadSink {
+    batches: crossbeam_channel::Sender<Vec<(TimeMs, Event)>>,
+    spares: crossbeam_channel::Receiver<Vec<(TimeMs, Event)>>,
+}
 
 /// The writer thread stopped; its own error says why.
 struct WriterGone;
@@ -152,8 +157,10 @@ impl Sink for ThreadSink {
     type Error = WriterGone;
 
     fn take(&mut self, events: &mut Vec<(TimeMs, Event)>) -> Result<(), WriterGone> {
-        let batch = std::mem::replace(events, Vec::with_capacity(BATCH_EVENTS + 1_024));
-        self.0.send(batch).map_err(|_| WriterGone)
+        let spare = self.spares.try_recv();
+        let spare = spare.unwrap_or_else(|_| Vec::with_capacity(BATCH_EVENTS + 1_024));
+        let batch = std::mem::replace(events, spare);
+        self.batches.send(batch).map_err(|_| WriterGone)
     }
 }
 
@@ -183,6 +190,7 @@ pub fn simulate_committing(
     // A readable handle: the backend reads the bytes it commits.
     let handle = std::fs::File::open(path).map_err(|e| LogError::io(path, "open", e))?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<(TimeMs, Event)>>(CHANNEL_BATCHES);
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded(CHANNEL_BATCHES);
     let write_thread = std::thread::spawn(move || -> Result<(), LogError> {
         let commit = |writer: &mut LogWriter| match &backend {
             // A working file: the backend makes the records durable, not an fsync.
@@ -192,10 +200,13 @@ pub fn simulate_committing(
             None => writer.sync(),
         };
         let mut committed = 0;
-        for batch in rx {
+        for mut batch in rx {
             for (at_ms, event) in &batch {
                 writer.append(*at_ms, event)?;
             }
+            batch.clear();
+            // Full (the simulator has spares enough) or gone: the batch is dropped.
+            let _ = spare_tx.try_send(batch);
             if writer.len_bytes() - committed >= SYNC_EVERY_BYTES {
                 commit(&mut writer)?;
                 committed = writer.len_bytes();
@@ -205,7 +216,10 @@ pub fn simulate_committing(
         writer.sync()
     });
     let mut sim = Simulator::new(scenario);
-    let mut sink = ThreadSink(tx);
+    let mut sink = ThreadSink {
+        batches: tx,
+        spares: spare_rx,
+    };
     // Room for the rows of one more submission beyond the soft limit.
     let mut batch = Vec::with_capacity(BATCH_EVENTS + 1_024);
     // Batch by batch (not one `run_to` to the end) so progress is reported as it goes. An
