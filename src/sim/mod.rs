@@ -54,10 +54,10 @@ enum Step {
     Fail(FailReason),
 }
 
-/// The planned lifecycle of a row in flight. Only its next step waits in the queue, so the
-/// queue holds one entry per row in flight (not one per future event) and stays small enough
-/// for the cache.
-#[derive(Debug, Default, Clone, bincode::Encode, bincode::Decode)]
+/// The planned lifecycle of a row in flight, as a snapshot image keeps it (the simulator keeps
+/// them in [`Plans`]). Only its next step waits in the queue, so the queue holds one entry per
+/// row in flight (not one per future event) and stays small enough for the cache.
+#[derive(Debug, Clone, bincode::Encode, bincode::Decode)]
 struct RowPlan {
     row: RowId,
     steps: Vec<(TimeMs, Step)>,
