@@ -105,6 +105,9 @@ impl Simulator {
         {
             return Err("its queue names what the scenario does not have".into());
         }
+        if !slots_accounted_for(&plans, &image.queue, &image.free_slots) {
+            return Err("its lifecycles are not each either due once or free once".into());
+        }
         let rules = RuleBook::from_parts(image.rules)?;
         sim.queue = image
             .queue
@@ -138,6 +141,24 @@ impl Simulator {
         sim.rules = rules;
         Ok(())
     }
+}
+
+/// Whether every slot is either in the queue once (with a step left) or free once (with
+/// none): the simulator's own state always is, and anything else would run a row twice, never
+/// finish it, or hand one slot to two rows. Slots are known to be in range.
+fn slots_accounted_for(plans: &Plans, queue: &[(TimeMs, u64, Action)], free: &[u32]) -> bool {
+    let mut seen = vec![false; plans.len()];
+    let queued = queue.iter().filter_map(|(_, _, action)| match *action {
+        Action::Step(slot) => Some((slot, true)),
+        _ => None,
+    });
+    let freed = free.iter().map(|&slot| (slot, false));
+    for (slot, due) in queued.chain(freed) {
+        if std::mem::replace(&mut seen[slot as usize], true) || plans.has_step(slot) != due {
+            return false;
+        }
+    }
+    seen.iter().all(|&s| s)
 }
 
 #[cfg(test)]
@@ -204,6 +225,34 @@ mod tests {
             sim = copy;
         }
         assert!(sim.is_drained() || sim.pending() > 0);
+    }
+
+    #[test]
+    fn an_image_whose_slots_do_not_add_up_is_refused() {
+        let scenario = scenario();
+        let mut sim = Simulator::new(scenario.clone());
+        go_on(&mut sim, 0);
+        let image = sim.image();
+        assert!(
+            !image.free_slots.is_empty(),
+            "some lifecycles have finished"
+        );
+        let due = image.queue.iter().find_map(|(_, _, a)| match a {
+            Action::Step(slot) => Some(*slot),
+            _ => None,
+        });
+        let due = due.expect("some lifecycles are in flight");
+        let mut twice = image.clone();
+        twice.free_slots.push(twice.free_slots[0]);
+        let mut lost = image.clone();
+        lost.free_slots.pop();
+        let mut freed_while_due = image.clone();
+        freed_while_due.free_slots.push(due);
+        for (what, bad) in [("twice", twice), ("lost", lost), ("due", freed_while_due)] {
+            let error = Simulator::from_image(scenario.clone(), bad).expect_err(what);
+            assert!(error.contains("due once or free once"), "{what}: {error}");
+        }
+        assert!(Simulator::from_image(scenario, image).is_ok());
     }
 
     #[test]

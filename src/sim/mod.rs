@@ -42,7 +42,7 @@ enum Action {
     Rules,
     Arrival(u32),
     Script(u32),
-    /// The next step of the lifecycle planned in this slot of `Simulator::lifecycles`.
+    /// The next step of the lifecycle planned in this slot of `Simulator::plans`.
     Step(u32),
 }
 
@@ -201,6 +201,7 @@ pub struct Simulator {
     free_slots: Vec<u32>,
     /// Scratch space for planning a row (kept to avoid an allocation per row).
     fraction_buf: Vec<f64>,
+    /// Scratch space for a row's steps before they go into `plans`.
     step_buf: Vec<(TimeMs, Step)>,
     /// The rules in force.
     rules: RuleBook,

@@ -59,10 +59,14 @@ impl Plans {
         (self.heads.len() - 1) as u32
     }
 
-    /// Plans `steps` for `row` in `slot`, its first step next. At most the stride is kept
-    /// (the simulator never plans more).
+    /// Plans `steps` for `row` in `slot`, its first step next. The simulator never plans
+    /// more than the stride (a start, `progress_steps - 1` steps between, an end); more would
+    /// be a bug, and would cut a row's end off.
     pub fn set(&mut self, slot: u32, row: RowId, steps: &[(TimeMs, Step)]) {
-        let steps = &steps[..steps.len().min(self.stride)];
+        assert!(
+            steps.len() <= self.stride,
+            "a lifecycle longer than planned"
+        );
         let at = slot as usize * self.stride;
         self.steps[at..at + steps.len()].copy_from_slice(steps);
         self.heads[slot as usize] = Head {
@@ -75,6 +79,7 @@ impl Plans {
     /// Takes the next step of the lifecycle in `slot`, which must have one.
     pub fn take(&mut self, slot: u32) -> Due {
         let head = &mut self.heads[slot as usize];
+        debug_assert!(head.next < head.len, "a slot with no step left");
         let at = slot as usize * self.stride;
         let (_, step) = self.steps[at + head.next as usize];
         head.next += 1;
@@ -110,8 +115,11 @@ impl Plans {
     pub fn from_image(max_steps: usize, image: Vec<RowPlan>) -> Result<Plans, String> {
         let mut plans = Plans::new(max_steps);
         for plan in image {
-            if plan.steps.len() > plans.stride || plan.next > plan.steps.len() {
+            if plan.steps.len() > plans.stride {
                 return Err("a lifecycle in it has more steps than the scenario plans".into());
+            }
+            if plan.next > plan.steps.len() {
+                return Err("a lifecycle in it stands past its end".into());
             }
             let slot = plans.add();
             plans.set(slot, plan.row, &plan.steps);
