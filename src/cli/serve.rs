@@ -25,8 +25,8 @@ const SPEED_MAX: f64 = 1e6;
 /// the log, so only the records after it are re-run. With --log a finished log is served read-only. The first
 /// line on stdout is `listening on http://HOST:PORT`; stderr gets one line per request (time,
 /// method, action, status, microseconds; written in batches, at most 100 ms late;
-/// RUST_LOG=warn silences them; no colours off a terminal or with NO_COLOR). SIGINT or SIGTERM stops the server gracefully: open requests
-/// finish and the log is synced.
+/// RUST_LOG=warn silences them; no colours off a terminal or with NO_COLOR). SIGINT or
+/// SIGTERM stops the server gracefully: open requests finish and the log is synced.
 ///
 /// The clock is manual by default: it moves only with `POST /_cdnsim/clock` and a body such
 /// as {"advance":"5m"} or {"to":"2026-11-20T10:00:00Z"}. A request may ask for an earlier

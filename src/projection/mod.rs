@@ -764,7 +764,7 @@ impl Projection {
             + self.api_rows.capacity() * 8
             + self.paths.capacity()
             + self.sites.capacity() * std::mem::size_of::<Site>()
-            + self.domain_sites.capacity() * 6
+            + self.domain_sites.capacity() * std::mem::size_of::<[u16; 3]>()
             + groups
             + maps
     }

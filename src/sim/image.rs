@@ -91,8 +91,7 @@ impl Simulator {
         {
             return Err("its workloads are not the scenario's".into());
         }
-        let max_steps = sim.scenario.lifecycle.progress_steps as usize + 1;
-        let plans = Plans::from_image(max_steps, image.lifecycles)?;
+        let plans = Plans::from_image(sim.plans.max_steps(), image.lifecycles)?;
         let fits = |action: &Action| match *action {
             Action::Rules => true,
             Action::Arrival(w) => (w as usize) < sim.workloads.len(),

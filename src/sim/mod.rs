@@ -73,7 +73,7 @@ struct Pending {
 
 impl PartialEq for Pending {
     fn eq(&self, other: &Self) -> bool {
-        (self.at_ms, self.order) == (other.at_ms, other.order)
+        self.key() == other.key()
     }
 }
 impl Eq for Pending {}
@@ -211,7 +211,8 @@ impl Simulator {
     /// A simulator at the scenario's start, with first arrivals and scripts scheduled.
     pub fn new(scenario: Scenario) -> Simulator {
         let seed = scenario.seed;
-        let scenario_steps = scenario.lifecycle.progress_steps as usize + 1;
+        // A start, `progress_steps - 1` steps between, an end.
+        let max_steps = scenario.lifecycle.progress_steps as usize + 1;
         let mut workloads = Vec::with_capacity(scenario.workloads.len());
         let mut lifecycle = Vec::with_capacity(scenario.workloads.len() + 2);
         for w in &scenario.workloads {
@@ -238,7 +239,7 @@ impl Simulator {
             workloads,
             lifecycle,
             stats: Stats::default(),
-            plans: Plans::new(scenario_steps),
+            plans: Plans::new(max_steps),
             free_slots: Vec::new(),
             fraction_buf: Vec::new(),
             step_buf: Vec::new(),

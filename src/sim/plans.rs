@@ -45,6 +45,11 @@ impl Plans {
         }
     }
 
+    /// The most steps a lifecycle here may have.
+    pub fn max_steps(&self) -> usize {
+        self.stride
+    }
+
     /// Slots, freed or not.
     pub fn len(&self) -> usize {
         self.heads.len()
